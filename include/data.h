@@ -1,0 +1,43 @@
+/* data: the two data models of SPEC §2 — target draws, sampling, and the exact
+ * population quantities of SPEC §3 (risk of any (c, M), its gradient, R0, Bayes error).
+ * Random draws come only from rng streams keyed as DESIGN §4. No MPI, no HDF5. */
+#ifndef LS_DATA_H
+#define LS_DATA_H
+
+#include "job.h"
+#include "rng.h"
+
+typedef struct {
+    int model;      /* MODEL_QUADRATIC | MODEL_MIXTURE */
+    int target;     /* TARGET_* (quadratic) */
+    int d;
+    /* quadratic: y = b0 + x^T B x + eps, eps ~ N(0, tau^2) */
+    double b0;
+    double *B;      /* d x d row-major symmetric; NULL for the mixture */
+    double tau;
+    /* mixture: y = +-1 w.p. 1/2, x | y ~ N(0, I + y delta U U^T) */
+    int s;
+    double delta;
+    double *U;      /* d x s row-major, orthonormal columns; NULL for quadratic */
+} Target;
+
+/* The target of (model, d, replicate), drawn from stream (seed, RNG_SITE_TARGET, d,
+ * replicate). NULL on failure. */
+Target *data_target_create(const JobSpec *job, int model, int d, int replicate);
+void data_target_free(Target *t); /* NULL is a no-op */
+
+/* Samples rows [first, first + n) of stream `key`: X (n x d row-major) and y (n).
+ * Sample j depends only on (key, j). Returns 0 or -1. */
+int data_sample(const Target *t, RngKey key, long first, long n, double *X, double *y);
+
+/* Trivial risk R0: the population risk of the best constant predictor. */
+double data_r0(const Target *t);
+/* Exact population square risk of f(x) = c + x^T M x (M d x d symmetric). */
+double data_pop_risk(const Target *t, double c, const double *M);
+/* Same with the optimal c (returned in *c_opt if not NULL); if grad is not NULL it
+ * receives dR/dM (d x d, symmetric) at that c. */
+double data_pop_risk_copt(const Target *t, const double *M, double *c_opt, double *grad);
+/* Mixture: Bayes 0-1 error (NaN for quadratic). */
+double data_bayes_error(const Target *t);
+
+#endif

@@ -1,0 +1,45 @@
+/* grid: the task table of a job (DESIGN §4). A task is one (model, d, N, n, regime,
+ * replicate); its id is its position in the fixed mixed-radix order of the job's
+ * axes in that order, after removing duplicates (two rho values giving the same N,
+ * two n forms giving the same n). The same job always gives the same ids.
+ * Also the cost model (flops, peak memory) used by plan and the scheduler. */
+#ifndef LS_GRID_H
+#define LS_GRID_H
+
+#include "job.h"
+
+typedef struct {
+    long id;
+    int model;     /* MODEL_* */
+    int d;
+    int N;
+    long n;        /* training samples, -1 = population (n = inf) */
+    int regime;    /* REGIME_* */
+    int replicate; /* 0 .. replicates-1 */
+} Task;
+
+typedef struct {
+    long count;
+    Task *tasks;       /* count entries, tasks[i].id == i */
+    int dup_width;     /* (d, width) pairs dropped as duplicates */
+    int dup_n;         /* (d, N, n) triples dropped as duplicates */
+} Grid;
+
+/* Builds the table; warns once per kind of duplicate on stderr when warn != 0.
+ * Returns 0, or -1 (message in err) when the grid is empty or too large. */
+int grid_build(const JobSpec *job, Grid *grid, int warn, char *err, size_t errlen);
+void grid_free(Grid *grid);
+
+/* id <-> task. grid_task returns NULL for an id out of range; grid_id returns -1
+ * when no task has these parameters (the id field of `t` is ignored). */
+const Task *grid_task(const Grid *grid, long id);
+long grid_id(const Grid *grid, const Task *t);
+
+/* Estimated cost of one task. */
+typedef struct {
+    double flops;   /* floating-point operations */
+    double bytes;   /* peak memory of the task's own arrays */
+} TaskCost;
+TaskCost grid_cost(const JobSpec *job, const Task *t);
+
+#endif

@@ -1,0 +1,64 @@
+/* task: runs one task in-process (data -> regime fit -> risks) and fills a
+ * TaskResult. Pure numerics: no MPI, no HDF5; the scheduler and the store call it.
+ * Field names are those of the results file's /results dataset (DESIGN §6). */
+#ifndef LS_TASK_H
+#define LS_TASK_H
+
+#include <signal.h>
+
+#include "grid.h"
+#include "job.h"
+
+/* Failure causes (/results cause). Never renumber: results files store them. */
+enum {
+    CAUSE_NONE = 0,
+    CAUSE_NONFINITE = 1, /* loss or parameters became NaN/Inf */
+    CAUSE_SOLVER = 2,    /* a factorization or solver failed */
+    CAUSE_NOMEM = 3,     /* the task does not fit its memory budget */
+    CAUSE_STOPPED = 4,   /* interrupted by a signal: not done, rerun on resume */
+    CAUSE_INVALID = 5,   /* combination the regime cannot run */
+    CAUSE_COUNT
+};
+/* Why an iterative fit stopped (/results stop). */
+enum {
+    STOP_EXACT = 0,      /* closed form or direct solve */
+    STOP_TOL = 1,        /* relative decrease below nn_tol (converged) */
+    STOP_BUDGET = 2,     /* nn_steps exhausted */
+    STOP_SIGNAL = 3,     /* stop flag raised */
+    STOP_FAILED = 4
+};
+const char *task_cause_name(int cause);
+const char *task_stop_name(int stop);
+
+typedef struct {
+    double risk_train;   /* mean squared error on the training set (NaN for n = inf) */
+    double risk_test;    /* on test_samples fresh points */
+    double risk_pop;     /* exact population risk of the trained (c, M) */
+    double r0;           /* trivial risk (best constant predictor), for normalising */
+    double error_test;   /* 0-1 error of sign(f) on the test set (mixture; NaN otherwise) */
+    double bayes_error;  /* Bayes 0-1 error (mixture; NaN otherwise) */
+    double theory;       /* class optimum for the task's W0 at n = inf (SPEC §3), NaN if none */
+    long iterations;     /* optimiser iterations (0 for closed forms) */
+    double residual;     /* solve residual or final gradient norm */
+    double flops;        /* counted by linalg */
+    double seconds;      /* wall time of the task */
+    int cause;           /* CAUSE_* */
+    int stop;            /* STOP_* */
+} TaskResult;
+
+/* Optional outputs, caller-allocated (NULL = not wanted). */
+typedef struct {
+    double *M;           /* d x d trained quadratic form */
+    double *c;           /* trained offset */
+    double *W0, *a0;     /* N x d, N initial weights */
+    double *curve_train, *curve_test; /* curve_points values each (NN) */
+    long *curve_steps;   /* curve_points step numbers */
+} TaskExtras;
+
+/* Runs the task. `stop` (may be NULL) is polled by iterative fits; when it becomes
+ * nonzero the fit returns with cause CAUSE_STOPPED. Returns 0 when the task
+ * succeeded, -1 when it failed (res->cause says why); never aborts on numerics. */
+int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *stop,
+             TaskResult *res, TaskExtras *extras);
+
+#endif

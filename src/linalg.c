@@ -1,0 +1,197 @@
+/* linalg: see include/linalg.h. The only file that includes cblas.h / lapacke.h. */
+#include "linalg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+/* OpenBLAS extensions (declared in its cblas.h on Debian; repeated for other BLAS). */
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_config(void);
+
+static double la_flop_count;
+
+void la_init(int threads)
+{
+    if (threads <= 0) {
+        const char *env = getenv("LAZYSWEEP_BLAS_THREADS");
+        threads = env ? atoi(env) : 1;
+        if (threads <= 0)
+            threads = 1;
+    }
+    openblas_set_num_threads(threads);
+}
+
+const char *la_blas_info(void)
+{
+    static char info[256];
+    snprintf(info, sizeof info, "OpenBLAS %s", openblas_get_config());
+    return info;
+}
+
+void la_flops_reset(void) { la_flop_count = 0; }
+double la_flops(void) { return la_flop_count; }
+void la_flops_add(double flops) { la_flop_count += flops; }
+
+static enum CBLAS_TRANSPOSE tr(char t) { return (t == 'T' || t == 't') ? CblasTrans : CblasNoTrans; }
+
+void la_gemm(char ta, char tb, int m, int n, int k, double alpha, const double *A, int lda,
+             const double *B, int ldb, double beta, double *C, int ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    la_flop_count += 2.0 * m * n * k;
+}
+
+void la_gemv(char ta, int m, int n, double alpha, const double *A, int lda, const double *x,
+             double beta, double *y)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    cblas_dgemv(CblasRowMajor, tr(ta), m, n, alpha, A, lda, x, 1, beta, y, 1);
+    la_flop_count += 2.0 * m * n;
+}
+
+void la_syrk(char ta, int n, int k, double alpha, const double *A, int lda, double beta,
+             double *C, int ldc)
+{
+    if (n <= 0)
+        return;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, tr(ta), n, k, alpha, A, lda, beta, C, ldc);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i];
+    la_flop_count += (double)n * (n + 1) * k;
+}
+
+double la_dot(size_t n, const double *x, const double *y)
+{
+    la_flop_count += 2.0 * n;
+    return cblas_ddot((int)n, x, 1, y, 1);
+}
+
+double la_nrm2(size_t n, const double *x)
+{
+    la_flop_count += 2.0 * n;
+    return cblas_dnrm2((int)n, x, 1);
+}
+
+void la_axpy(size_t n, double alpha, const double *x, double *y)
+{
+    la_flop_count += 2.0 * n;
+    cblas_daxpy((int)n, alpha, x, 1, y, 1);
+}
+
+void la_scal(size_t n, double alpha, double *x)
+{
+    la_flop_count += (double)n;
+    cblas_dscal((int)n, alpha, x, 1);
+}
+
+int la_syev(int n, double *A, double *w)
+{
+    la_flop_count += 9.0 * n * n * n;
+    return LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, A, n, w) == 0 ? 0 : -1;
+}
+
+int la_syev_values(int n, double *A, double *w)
+{
+    la_flop_count += 4.0 / 3.0 * n * n * n;
+    return LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'U', n, A, n, w) == 0 ? 0 : -1;
+}
+
+int la_gelsd(int m, int n, int nrhs, double *A, int lda, double *B, int ldb, double rcond,
+             int *rank)
+{
+    int mn = m < n ? m : n;
+    double *s = malloc(sizeof(double) * (size_t)(mn > 0 ? mn : 1));
+    lapack_int r = 0;
+    if (!s)
+        return -1;
+    lapack_int info = LAPACKE_dgelsd(LAPACK_ROW_MAJOR, m, n, nrhs, A, lda, B, ldb, s, rcond, &r);
+    free(s);
+    if (rank)
+        *rank = (int)r;
+    la_flop_count += 4.0 * m * n * (double)mn;
+    return info == 0 ? 0 : -1;
+}
+
+int la_posv(int n, int nrhs, double *A, int lda, double *B, int ldb)
+{
+    la_flop_count += n * (double)n * n / 3.0 + 2.0 * n * n * nrhs;
+    return LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, nrhs, A, lda, B, ldb) == 0 ? 0 : -1;
+}
+
+int la_sym_pinv_solve(int n, double *A, const double *b, double *x, double rcond)
+{
+    double *w = malloc(sizeof(double) * (size_t)n);
+    double *t = malloc(sizeof(double) * (size_t)n);
+    int rc = -1;
+    if (!w || !t || la_syev(n, A, w) != 0)
+        goto out;
+    double wmax = 0;
+    for (int i = 0; i < n; i++)
+        wmax = fmax(wmax, fabs(w[i]));
+    /* x = V diag(1/w) V^T b over the kept eigenvalues (columns of A are V). */
+    la_gemv('T', n, n, 1.0, A, n, b, 0.0, t);
+    for (int i = 0; i < n; i++)
+        t[i] = fabs(w[i]) > rcond * wmax && w[i] != 0 ? t[i] / w[i] : 0.0;
+    la_gemv('N', n, n, 1.0, A, n, t, 0.0, x);
+    rc = 0;
+out:
+    free(w);
+    free(t);
+    return rc;
+}
+
+int la_orthonormalize(int m, int k, double *A)
+{
+    double *tau = malloc(sizeof(double) * (size_t)(k > 0 ? k : 1));
+    double *rdiag = malloc(sizeof(double) * (size_t)(k > 0 ? k : 1));
+    int rc = -1;
+    if (!tau || !rdiag)
+        goto out;
+    if (LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, k, A, k, tau) != 0)
+        goto out;
+    for (int j = 0; j < k; j++)
+        rdiag[j] = A[(size_t)j * k + j];
+    if (LAPACKE_dorgqr(LAPACK_ROW_MAJOR, m, k, k, A, k, tau) != 0)
+        goto out;
+    for (int j = 0; j < k; j++)
+        if (rdiag[j] < 0)
+            for (int i = 0; i < m; i++)
+                A[(size_t)i * k + j] = -A[(size_t)i * k + j];
+    la_flop_count += 4.0 * m * (double)k * k;
+    rc = 0;
+out:
+    free(tau);
+    free(rdiag);
+    return rc;
+}
+
+int la_qr_full(int m, int k, const double *A, double *Q)
+{
+    double *tau = malloc(sizeof(double) * (size_t)(k > 0 ? k : 1));
+    int rc = -1;
+    if (!tau)
+        return -1;
+    /* Q starts as [A 0]; dorgqr with all m columns yields the full basis. */
+    for (int i = 0; i < m; i++) {
+        memcpy(Q + (size_t)i * m, A + (size_t)i * k, sizeof(double) * (size_t)k);
+        memset(Q + (size_t)i * m + k, 0, sizeof(double) * (size_t)(m - k));
+    }
+    if (k > 0 && LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, m, k, Q, m, tau) != 0)
+        goto out;
+    if (LAPACKE_dorgqr(LAPACK_ROW_MAJOR, m, m, k, Q, m, tau) != 0)
+        goto out;
+    la_flop_count += 4.0 * m * (double)m * m / 3.0;
+    rc = 0;
+out:
+    free(tau);
+    return rc;
+}
