@@ -6,6 +6,8 @@
 #ifndef LS_GRID_H
 #define LS_GRID_H
 
+#include <stdint.h>
+
 #include "job.h"
 
 typedef struct {
@@ -21,6 +23,7 @@ typedef struct {
 typedef struct {
     long count;
     Task *tasks;       /* count entries, tasks[i].id == i */
+    uint64_t *keys;    /* packed axis indices, increasing with the id (for grid_id) */
     int dup_width;     /* (d, width) pairs dropped as duplicates */
     int dup_n;         /* (d, N, n) triples dropped as duplicates */
 } Grid;
@@ -33,7 +36,7 @@ void grid_free(Grid *grid);
 /* id <-> task. grid_task returns NULL for an id out of range; grid_id returns -1
  * when no task has these parameters (the id field of `t` is ignored). */
 const Task *grid_task(const Grid *grid, long id);
-long grid_id(const Grid *grid, const Task *t);
+long grid_id(const Grid *grid, const JobSpec *job, const Task *t);
 
 /* Estimated cost of one task. */
 typedef struct {

@@ -5,6 +5,7 @@
 #ifndef LS_JOB_H
 #define LS_JOB_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -16,7 +17,7 @@ enum { TARGET_EXPONENTIAL, TARGET_WIGNER, TARGET_LOWRANK, TARGET_SIGNED, TARGET_
 /* REGIME_NULL fits nothing instantly: for testing the scheduler and the store. */
 enum { REGIME_RF, REGIME_NT, REGIME_NN, REGIME_NULL, REGIME_COUNT };
 enum { INIT_GAUSSIAN, INIT_SPHERE };
-/* NN_METHOD_DEFAULT resolves per task: gd for finite n, population for n = inf. */
+/* NN_METHOD_DEFAULT ("auto") resolves per task: gd for finite n, population for n = inf. */
 enum { NN_METHOD_DEFAULT, NN_METHOD_GD, NN_METHOD_SGD, NN_METHOD_POPULATION, NN_METHOD_VARPRO };
 enum { NN_A_NORMAL, NN_A_POSITIVE, NN_A_SHARED };
 
@@ -65,18 +66,23 @@ typedef struct {
     long test_samples;
     int save_weights;
     int curve_points;
-    /* [run] */
-    long mem_per_rank_mb;        /* 0 = from the machine */
 } JobSpec;
 
 /* Fills every key with its default (grid lists empty). */
 void job_defaults(JobSpec *job);
 
 /* Parses and validates `path`. On error: returns -1 and writes one line
- * "FILE:LINE: [section] key: expected ..., got '...'" into err. Reads nothing else. */
-int job_load(const char *path, JobSpec *job, char *err, size_t errlen);
+ * "FILE:LINE: [section] key: expected ..., got '...'" into err. Reads nothing else.
+ * If text is not NULL it receives the file's bytes (malloc'ed, NUL-terminated). */
+int job_load(const char *path, JobSpec *job, char **text, char *err, size_t errlen);
 /* Same from a string (tests); `path` is only used in messages. */
 int job_load_string(const char *text, const char *path, JobSpec *job, char *err, size_t errlen);
+
+/* The effective settings, one "section.key = value" line per key, in table order,
+ * values normalised (same job => same text, whatever the spelling or comments). */
+void job_print_canonical(const JobSpec *job, FILE *out);
+/* FNV-1a 64 of the canonical text: the identity of a job for resuming a file. */
+uint64_t job_hash(const JobSpec *job);
 
 /* n for one task: -1 for the population (n = inf). */
 long job_n_value(const NSpec *ns, int d, int N);

@@ -8,18 +8,20 @@ total_p=0
 total_f=0
 run_one() { # name, command...
     name=$1; shift
+    cmd="$*"
     start=$(date +%s)
     if "$@" >"$logs/$name.log" 2>&1; then st=0; else st=$?; fi
     secs=$(( $(date +%s) - start ))
-    line=$(grep -E '^[A-Za-z0-9_./-]*:? ?[0-9]+ passed, [0-9]+ failed' "$logs/$name.log" | tail -n 1)
-    p=$(echo "$line" | sed -n 's/.* \{0,1\}\([0-9][0-9]*\) passed.*/\1/p')
-    f=$(echo "$line" | sed -n 's/.*passed, \([0-9][0-9]*\) failed.*/\1/p')
+    # the last "N passed, N failed" line (optionally "name: " before it)
+    set -- $(awk '/[0-9]+ passed, [0-9]+ failed/ { for (i = 2; i <= NF; i++) if ($i == "passed,") { p = $(i-1); f = $(i+1) } }
+                  END { print (p == "" ? 0 : p), (f == "" ? 0 : f) }' "$logs/$name.log")
+    p=$1; f=$2
     [ -n "$p" ] || p=0
     [ -n "$f" ] || f=0
     if [ "$st" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     total_p=$((total_p + p)); total_f=$((total_f + f))
     if [ "$f" -ne 0 ]; then
-        echo "FAILED $name (${secs}s, exit $st): $*"
+        echo "FAILED $name (${secs}s, exit $st): $cmd"
         grep -E '^(FAIL|not ok)' "$logs/$name.log" | head -n 20
         tail -n 5 "$logs/$name.log"
     else

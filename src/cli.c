@@ -1,0 +1,290 @@
+/* cli: see include/cli.h. Adding a subcommand is one line in `commands`; adding an
+ * option is one line in `options` (its `cmds` string says which subcommands take it). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
+#include "log.h"
+#include "plan.h"
+#include "version.h"
+
+typedef struct {
+    const char *name, *args, *summary;
+    int (*run)(const CliArgs *args);
+    const char *details;
+} Command;
+
+static int help_main(const CliArgs *args);
+
+static const Command commands[] = {
+    {"plan", "JOB", "validate a job file and show its tasks, memory and cost", plan_main,
+     "Validates JOB, prints the task count per model and regime, the largest task's memory\n"
+     "and flops, the estimated core-hours and the first tasks. Needs no MPI; writes nothing.\n"
+     "Exit 2 if the job is invalid or a task needs more memory than --mem-per-rank."},
+    {"help", "[job]", "explain the job-file keys (`lazysweep help job`)", help_main,
+     "`lazysweep help job` lists every job-file key with its section, default and meaning."},
+};
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+typedef enum { OPT_FLAG, OPT_STRING, OPT_LONG, OPT_SECONDS, OPT_BYTES } OptType;
+
+typedef struct {
+    const char *name;  /* long name without "--" */
+    char short_name;   /* 0 = none */
+    OptType type;
+    size_t off;        /* offsetof in CliArgs */
+    const char *cmds;  /* subcommands that take it, space-separated */
+    const char *meta, *help;
+} Option;
+
+#define A(field) offsetof(CliArgs, field)
+static const Option options[] = {
+    {"mem-per-rank", 0, OPT_BYTES, A(mem_per_rank), "plan", "SIZE",
+     "memory budget of one rank, e.g. 4G, 500M (default: physical memory / cores)"},
+    {"show", 0, OPT_LONG, A(show), "plan", "K", "list the first K tasks (default 10)"},
+};
+#define N_OPTIONS ((int)(sizeof options / sizeof options[0]))
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: lazysweep COMMAND [ARGS] [OPTIONS]\n\n"
+                 "Resumable MPI sweeps of two-layer quadratic networks (RF / NT / NN regimes,\n"
+                 "Ghorbani et al. 2019) into one parallel HDF5 results file.\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
+        fprintf(out, "  %-22s %s\n", head, commands[i].summary);
+    }
+    fprintf(out, "\noptions:\n  -h, --help             this help; `lazysweep COMMAND --help` for one command\n"
+                 "  -V, --version          program version and build\n\n"
+                 "exit status: 0 complete and ok, 1 internal failure, 2 bad input or usage,\n"
+                 "             3 stopped early but resumable, 4 finished with failed tasks\n");
+}
+
+static int takes(const Option *o, const char *cmd)
+{
+    size_t len = strlen(cmd);
+    for (const char *p = o->cmds; (p = strstr(p, cmd)) != NULL; p += len)
+        if ((p == o->cmds || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+            return 1;
+    return 0;
+}
+
+static void print_command_help(const Command *c)
+{
+    printf("usage: lazysweep %s %s [OPTIONS]\n\n%s\n", c->name, c->args, c->details);
+    int any = 0;
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const Option *o = &options[i];
+        if (!takes(o, c->name))
+            continue;
+        if (!any++)
+            printf("\noptions:\n");
+        char head[64];
+        if (o->short_name)
+            snprintf(head, sizeof head, "-%c, --%s %s", o->short_name, o->name, o->meta ? o->meta : "");
+        else
+            snprintf(head, sizeof head, "    --%s %s", o->name, o->meta ? o->meta : "");
+        printf("  %-26s %s\n", head, o->help);
+    }
+    printf("  %-26s this help\n", "-h, --help");
+}
+
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (cmd)
+        log_error("%s: %s (see 'lazysweep %s --help')", cmd, msg, cmd);
+    else
+        log_error("%s (see 'lazysweep --help')", msg);
+    return LS_EXIT_USAGE;
+}
+
+/* "4G", "500M", "1.5GiB", "123456" (bytes) */
+static int parse_bytes(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0) || !isfinite(v))
+        return -1;
+    double mult = 1;
+    switch (*end) {
+    case 'k': case 'K': mult = 1024.0; end++; break;
+    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0 || strcmp(end, "b") == 0)
+        end += strlen(end);
+    if (*end)
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
+static int set_option(const Option *o, CliArgs *args, const char *cmd, const char *val)
+{
+    char *base = (char *)args;
+    char *end;
+    switch (o->type) {
+    case OPT_FLAG:
+        *(int *)(base + o->off) = 1;
+        return 0;
+    case OPT_STRING:
+        *(const char **)(base + o->off) = val;
+        return 0;
+    case OPT_LONG: {
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (*val == '\0' || *end || errno || v < 0)
+            return usage_error(cmd, "--%s: expected an integer >= 0, got '%s'", o->name, val);
+        *(long *)(base + o->off) = v;
+        return 0;
+    }
+    case OPT_SECONDS: {
+        errno = 0;
+        double v = strtod(val, &end);
+        if (*val == '\0' || *end || errno || !(v > 0))
+            return usage_error(cmd, "--%s: expected seconds > 0, got '%s'", o->name, val);
+        *(double *)(base + o->off) = v;
+        return 0;
+    }
+    case OPT_BYTES: {
+        double v;
+        if (parse_bytes(val, &v))
+            return usage_error(cmd, "--%s: expected a size like 4G or 500M, got '%s'", o->name, val);
+        *(double *)(base + o->off) = v;
+        return 0;
+    }
+    }
+    return LS_EXIT_USAGE;
+}
+
+static const Option *find_option(const char *arg, const char *cmd)
+{
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const Option *o = &options[i];
+        if (!takes(o, cmd))
+            continue;
+        if (arg[1] == '-' ? strcmp(arg + 2, o->name) == 0 : (arg[1] == o->short_name && !arg[2]))
+            return o;
+    }
+    return NULL;
+}
+
+int cli_parse(int argc, char **argv, CliArgs *args)
+{
+    memset(args, 0, sizeof *args);
+    args->show = 10;
+    if (argc < 2) {
+        print_usage(stderr);
+        return LS_EXIT_USAGE;
+    }
+    const char *first = argv[1];
+    if (!strcmp(first, "-h") || !strcmp(first, "--help")) {
+        print_usage(stdout);
+        return LS_EXIT_OK;
+    }
+    if (!strcmp(first, "-V") || !strcmp(first, "--version")) {
+        printf("lazysweep %s\nbuilt with %s, flags %s\n", version_string(), version_compiler(),
+               version_cflags());
+        return LS_EXIT_OK;
+    }
+    const Command *cmd = NULL;
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(first, commands[i].name))
+            cmd = &commands[i];
+    if (!cmd)
+        return usage_error(NULL, "unknown command '%s'", first);
+    args->command = cmd->name;
+
+    int npos = 0;
+    const char *pos[2] = {NULL, NULL};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            print_command_help(cmd);
+            return LS_EXIT_OK;
+        }
+        if (a[0] == '-' && a[1]) {
+            char name[64];
+            const char *eq = strchr(a, '=');
+            snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+            const Option *o = find_option(name, cmd->name);
+            if (!o)
+                return usage_error(cmd->name, "unknown option '%s'", name);
+            const char *val = NULL;
+            if (o->type != OPT_FLAG) {
+                if (eq)
+                    val = eq + 1;
+                else if (i + 1 < argc)
+                    val = argv[++i];
+                else
+                    return usage_error(cmd->name, "option '%s' needs a value", name);
+            } else if (eq) {
+                return usage_error(cmd->name, "option '%s' takes no value", name);
+            }
+            int rc = set_option(o, args, cmd->name, val);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (npos >= 2)
+            return usage_error(cmd->name, "unexpected argument '%s'", a);
+        pos[npos++] = a;
+    }
+    /* Positionals by the command's synopsis. */
+    int wants = cmd->args[0] == '[' ? 0 : (cmd->args[0] ? 1 : 0);
+    int allows = cmd->args[0] ? 1 : 0;
+    if (npos < wants)
+        return usage_error(cmd->name, "missing %s", cmd->args);
+    if (npos > allows)
+        return usage_error(cmd->name, "unexpected argument '%s'", pos[allows]);
+    if (!strcmp(cmd->args, "JOB"))
+        args->job = pos[0];
+    else if (!strcmp(cmd->args, "FILE"))
+        args->file = pos[0];
+    else
+        args->topic = pos[0];
+    return -1;
+}
+
+int cli_dispatch(const CliArgs *args)
+{
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(args->command, commands[i].name))
+            return commands[i].run(args);
+    return LS_EXIT_USAGE;
+}
+
+static int help_main(const CliArgs *args)
+{
+    if (!args->topic) {
+        print_usage(stdout);
+        return LS_EXIT_OK;
+    }
+    if (!strcmp(args->topic, "job")) {
+        job_print_help(stdout);
+        return LS_EXIT_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(args->topic, commands[i].name)) {
+            print_command_help(&commands[i]);
+            return LS_EXIT_OK;
+        }
+    return usage_error("help", "unknown topic '%s' (try 'job' or a command name)", args->topic);
+}

@@ -1,0 +1,229 @@
+/* grid: the task table and its cost model (see include/grid.h).
+ * Order: model, d, N, n, regime, replicate — each axis in the order the job lists
+ * it. Each task also gets a packed key of its axis indices; keys increase with the
+ * id, so grid_id is a binary search. */
+#include "grid.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define GRID_MAX_TASKS 50000000L
+
+/* Packed key: model 4 bits, d/N/n indices 8 bits each, regime 4 bits, replicate 24. */
+static uint64_t pack(int mi, int di, int wi, int ni, int ri, int rep)
+{
+    return ((uint64_t)mi << 52) | ((uint64_t)di << 44) | ((uint64_t)wi << 36) |
+           ((uint64_t)ni << 28) | ((uint64_t)ri << 24) | (uint64_t)rep;
+}
+
+static int width_at(const JobSpec *job, int w, int d)
+{
+    return job->width_is_rho ? (int)lround(job->rho[w] * d) : job->N[w];
+}
+
+/* Is width w at dimension d a repeat of an earlier width in the list? */
+static int width_dup(const JobSpec *job, int w, int d)
+{
+    int N = width_at(job, w, d);
+    for (int k = 0; k < w; k++)
+        if (width_at(job, k, d) == N)
+            return 1;
+    return 0;
+}
+
+static int n_dup(const JobSpec *job, int i, int d, int N)
+{
+    long n = job_n_value(&job->n[i], d, N);
+    for (int k = 0; k < i; k++)
+        if (job_n_value(&job->n[k], d, N) == n)
+            return 1;
+    return 0;
+}
+
+/* Walks the grid; with tasks == NULL it only counts. */
+static long walk(const JobSpec *job, Task *tasks, uint64_t *keys, int *dup_w, int *dup_n)
+{
+    long count = 0;
+    *dup_w = *dup_n = 0;
+    for (int mi = 0; mi < job->n_models; mi++)
+        for (int di = 0; di < job->n_d; di++) {
+            int d = job->d[di];
+            for (int wi = 0; wi < job->n_width; wi++) {
+                if (width_dup(job, wi, d)) {
+                    (*dup_w)++;
+                    continue;
+                }
+                int N = width_at(job, wi, d);
+                for (int ni = 0; ni < job->n_n; ni++) {
+                    if (n_dup(job, ni, d, N)) {
+                        (*dup_n)++;
+                        continue;
+                    }
+                    long n = job_n_value(&job->n[ni], d, N);
+                    for (int ri = 0; ri < job->n_regimes; ri++)
+                        for (int rep = 0; rep < job->replicates; rep++) {
+                            if (tasks) {
+                                Task *t = &tasks[count];
+                                t->id = count;
+                                t->model = job->models[mi];
+                                t->d = d;
+                                t->N = N;
+                                t->n = n;
+                                t->regime = job->regimes[ri];
+                                t->replicate = rep;
+                                keys[count] = pack(mi, di, wi, ni, ri, rep);
+                            }
+                            count++;
+                            if (count > GRID_MAX_TASKS)
+                                return count;
+                        }
+                }
+            }
+        }
+    return count;
+}
+
+int grid_build(const JobSpec *job, Grid *grid, int warn, char *err, size_t errlen)
+{
+    memset(grid, 0, sizeof *grid);
+    int dup_w, dup_n;
+    long count = walk(job, NULL, NULL, &dup_w, &dup_n);
+    if (count > GRID_MAX_TASKS) {
+        snprintf(err, errlen, "%s: the grid has more than %ld tasks; split the sweep into "
+                 "several jobs", job->path, GRID_MAX_TASKS);
+        return -1;
+    }
+    if (count == 0) {
+        snprintf(err, errlen, "%s: the grid has no tasks", job->path);
+        return -1;
+    }
+    if (job->replicates >= (1 << 24)) {
+        snprintf(err, errlen, "%s: [sweep] replicates: expected < 16777216", job->path);
+        return -1;
+    }
+    grid->tasks = ls_malloc(sizeof(Task) * (size_t)count);
+    grid->keys = ls_malloc(sizeof(uint64_t) * (size_t)count);
+    grid->count = walk(job, grid->tasks, grid->keys, &grid->dup_width, &grid->dup_n);
+    if (warn && grid->dup_width)
+        log_warn("%s: %d (d, width) pairs repeat an earlier width after rounding N = rho*d; "
+                 "dropped", job->path, grid->dup_width);
+    if (warn && grid->dup_n)
+        log_warn("%s: %d (d, N, n) points repeat an earlier n; dropped", job->path, grid->dup_n);
+    return 0;
+}
+
+void grid_free(Grid *grid)
+{
+    if (!grid)
+        return;
+    free(grid->tasks);
+    free(grid->keys);
+    memset(grid, 0, sizeof *grid);
+}
+
+const Task *grid_task(const Grid *grid, long id)
+{
+    return id >= 0 && id < grid->count ? &grid->tasks[id] : NULL;
+}
+
+long grid_id(const Grid *grid, const JobSpec *job, const Task *t)
+{
+    int mi = -1, di = -1, wi = -1, ni = -1, ri = -1;
+    for (int i = 0; i < job->n_models; i++)
+        if (job->models[i] == t->model)
+            mi = i;
+    for (int i = 0; i < job->n_d; i++)
+        if (job->d[i] == t->d)
+            di = i;
+    for (int i = 0; i < job->n_regimes; i++)
+        if (job->regimes[i] == t->regime)
+            ri = i;
+    if (mi < 0 || di < 0 || ri < 0 || t->replicate < 0 || t->replicate >= job->replicates)
+        return -1;
+    for (int i = 0; i < job->n_width && wi < 0; i++)
+        if (width_at(job, i, t->d) == t->N)
+            wi = i; /* the first occurrence is the one kept */
+    for (int i = 0; wi >= 0 && i < job->n_n && ni < 0; i++)
+        if (job_n_value(&job->n[i], t->d, t->N) == t->n)
+            ni = i;
+    if (wi < 0 || ni < 0)
+        return -1;
+    uint64_t key = pack(mi, di, wi, ni, ri, t->replicate);
+    long lo = 0, hi = grid->count - 1;
+    while (lo <= hi) {
+        long mid = lo + (hi - lo) / 2;
+        if (grid->keys[mid] == key)
+            return mid;
+        if (grid->keys[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* ---- cost model ------------------------------------------------------------------
+ * Rough but monotone in the sizes: it orders tasks for scheduling (largest first)
+ * and sizes the memory check of `plan`. Flop counts follow the algorithms of the
+ * regimes (SPEC §1); memory counts the task's own arrays. */
+
+static double nt_params(int d, int N)
+{
+    return N >= d ? 0.5 * d * (d + 1.0) + 1 : (double)N * d - 0.5 * N * (N - 1.0) + 1;
+}
+
+TaskCost grid_cost(const JobSpec *job, const Task *t)
+{
+    double d = t->d, N = t->N, n = t->n > 0 ? (double)t->n : 0;
+    double nt = (double)job->test_samples;
+    double steps = (double)job->nn_steps;
+    TaskCost c = {0, 0};
+    /* data: sampling (~30 flops per normal) and targets y = x^T B x; test risk */
+    c.flops += 30.0 * (n + nt) * d + 2.0 * (n + nt) * d * d + 4.0 * d * d * d;
+    c.bytes += 8.0 * ((n + nt) * d + 4.0 * d * d + 3.0 * N * d + 2.0 * n + nt);
+    switch (t->regime) {
+    case REGIME_RF:
+        c.flops += n > 0 ? 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) + 10.0 * N * N * N
+                         : 2.0 * N * N * d + 2.0 * N * d * d + 10.0 * N * N * N;
+        c.bytes += 8.0 * (n * (N + 1) + 2.0 * (N + 1) * (N + 1));
+        break;
+    case REGIME_NT: {
+        double p = nt_params(t->d, t->N);
+        if (n <= 0) {
+            c.flops += 12.0 * d * d * d;
+            c.bytes += 8.0 * 3.0 * d * d;
+        } else if (p <= 3000) {
+            c.flops += 2.0 * n * p * p + 4.0 * p * p * p;
+            c.bytes += 8.0 * (n * p + 2.0 * p * p);
+        } else {
+            c.flops += 200.0 * 4.0 * n * N * d;
+            c.bytes += 8.0 * (2.0 * n * d + 6.0 * N * d);
+        }
+        break;
+    }
+    case REGIME_NN: {
+        int method = job_nn_method(job, t->n);
+        double per_step;
+        if (method == NN_METHOD_SGD)
+            per_step = 8.0 * job->nn_batch * N * d + 30.0 * job->nn_batch * d;
+        else if (n > 0)
+            per_step = 8.0 * n * N * d;
+        else
+            per_step = 4.0 * N * d * d + 2.0 * d * d;
+        if (method == NN_METHOD_VARPRO)
+            per_step += n > 0 ? 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * N * d + 2.0 * N * d * d;
+        c.flops += steps * per_step;
+        c.bytes += 8.0 * (2.0 * n * N + 10.0 * N * d + 2.0 * d * d +
+                          (method == NN_METHOD_SGD ? job->nn_batch * (d + N) : 0));
+        break;
+    }
+    default:
+        break;
+    }
+    return c;
+}

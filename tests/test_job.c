@@ -1,0 +1,113 @@
+/* Job files: every value form parses to what it says; defaults; canonical text and
+ * hash ignore spelling and comments but not settings. (Malformed files: t_job_errors.sh) */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "job.h"
+
+static int load(const char *text, JobSpec *job)
+{
+    char err[1024];
+    int rc = job_load_string(text, "t.ini", job, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "  (parse error: %s)\n", err);
+    return rc;
+}
+
+static void forms(void)
+{
+    GROUP("value forms");
+    JobSpec j;
+    CHECK(load("[grid]\nd = 20, 40\nrho = 0.25:2:0.25\nn = 4d^2, inf, 50d, 0.5d^2, 4Nd, 1000, 2*d\n", &j) == 0, "parses");
+    CHECK(j.n_d == 2 && j.d[0] == 20 && j.d[1] == 40, "d list");
+    CHECK(j.width_is_rho && j.n_width == 8, "rho range 0.25:2:0.25 has 8 values (inclusive stop), got %d", j.n_width);
+    CHECK(j.rho[0] == 0.25 && j.rho[7] == 2.0 && j.rho[2] == 0.75, "rho values exact");
+    CHECK(j.n_n == 7, "7 n forms");
+    CHECK(j.n[0].form == NFORM_D2 && j.n[0].coef == 4, "4d^2");
+    CHECK(j.n[1].form == NFORM_INF, "inf");
+    CHECK(j.n[2].form == NFORM_D && j.n[2].coef == 50, "50d");
+    CHECK(j.n[3].form == NFORM_D2 && j.n[3].coef == 0.5, "0.5d^2");
+    CHECK(j.n[4].form == NFORM_ND && j.n[4].coef == 4, "4Nd");
+    CHECK(j.n[5].form == NFORM_ABS && j.n[5].coef == 1000, "1000");
+    CHECK(j.n[6].form == NFORM_D && j.n[6].coef == 2, "2*d");
+    CHECK(job_n_value(&j.n[0], 20, 5) == 1600, "4d^2 at d=20 is 1600");
+    CHECK(job_n_value(&j.n[1], 20, 5) == -1, "inf is -1");
+    CHECK(job_n_value(&j.n[3], 21, 5) == 221, "0.5d^2 at d=21 rounds 220.5 -> 221");
+    CHECK(job_n_value(&j.n[4], 20, 5) == 400, "4Nd at d=20, N=5");
+    CHECK(load("[grid]\nd = 10:50:20, 7\nN = 1, 3:9:3\n", &j) == 0 && j.n_d == 4 && j.d[2] == 50 &&
+              j.d[3] == 7 && !j.width_is_rho && j.n_width == 4 && j.N[3] == 9,
+          "integer ranges mixed with values");
+    CHECK(load("[grid]\nd = 20 ; dims\nrho = 1 # width\n[model]\ntarget = lowrank:3\n", &j) == 0 &&
+              j.d[0] == 20 && j.rho[0] == 1 && j.target == TARGET_LOWRANK && j.rank == 3,
+          "inline ; and # comments, lowrank:r");
+    CHECK(load("[grid]\nd = 20,\n  40,\n  60\nrho = 1\n", &j) == 0 && j.n_d == 3 && j.d[2] == 60,
+          "list continued on indented lines");
+    CHECK(load("[sweep]\nseed = 0xffffffffffffffff\n[grid]\nd = 2\nN = 1\n", &j) == 0 &&
+              j.seed == UINT64_MAX, "hex uint64 seed");
+    CHECK(load("[train]\nnn_lr = 0.05\nnn_lr_drops = 70000:0.1, 85000:0.0667\nnn_steps = 1e5\n[grid]\nd = 2\nN = 1\n", &j) == 0 &&
+              j.nn_lr == 0.05 && j.n_drops == 2 && j.drop_step[1] == 85000 && j.drop_factor[0] == 0.1 &&
+              j.nn_steps == 100000, "fixed lr, drops, 1e5 steps");
+    CHECK(load("[model]\nkind = mixture, quadratic\n[grid]\nd = 8\nN = 2\nregime = nn, rf\n", &j) == 0 &&
+              j.n_models == 2 && j.models[0] == MODEL_MIXTURE && j.n_regimes == 2 && j.regimes[0] == REGIME_NN,
+          "enum lists keep the given order");
+}
+
+static void defaults(void)
+{
+    GROUP("defaults");
+    JobSpec j;
+    CHECK(load("[grid]\nd = 20\nrho = 1\n", &j) == 0, "minimal job parses");
+    CHECK(j.seed == 1 && j.replicates == 1 && j.n_models == 1 && j.models[0] == MODEL_QUADRATIC, "sweep/model defaults");
+    CHECK(j.target == TARGET_EXPONENTIAL && j.noise == 0 && j.mixture_rank == 4 && j.mixture_delta == 0.5, "model defaults");
+    CHECK(j.n_n == 1 && j.n[0].form == NFORM_INF, "n defaults to inf");
+    CHECK(j.n_regimes == 3 && j.regimes[2] == REGIME_NN, "regimes default rf, nt, nn");
+    CHECK(j.nn_method == NN_METHOD_DEFAULT && j.nn_lr == 0 && j.nn_steps == 2000 && j.nn_batch == 100 &&
+              j.nn_tol == 1e-10 && j.nn_a_init == NN_A_NORMAL && j.init == INIT_GAUSSIAN, "train defaults");
+    CHECK(j.test_samples == 10000 && !j.save_weights && j.curve_points == 0, "eval defaults");
+    CHECK(job_nn_method(&j, -1) == NN_METHOD_POPULATION && job_nn_method(&j, 100) == NN_METHOD_GD,
+          "auto: population for inf, gd for finite n");
+}
+
+static void identity(void)
+{
+    GROUP("canonical text and hash");
+    JobSpec a, b, c;
+    load("[grid]\nd = 20, 40\nrho = 0.5, 1\n", &a);
+    load("; comment\n[grid]\nrho=0.5,1.0   # same widths\nd = 20,40\n[sweep]\nseed = 0x1\n", &b);
+    load("[grid]\nd = 20, 40\nrho = 0.5, 1\n[sweep]\nseed = 2\n", &c);
+    CHECK(job_hash(&a) == job_hash(&b), "spelling, order and comments do not change the hash");
+    CHECK(job_hash(&a) != job_hash(&c), "a different seed changes the hash");
+    JobSpec r;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    job_print_canonical(&a, mem);
+    fclose(mem);
+    /* the canonical text is itself a valid job after turning "section.key" into INI */
+    char ini[8192] = "", cur[32] = "";
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *dot = strchr(line, '.');
+        *dot = '\0';
+        if (strcmp(cur, line)) {
+            snprintf(cur, sizeof cur, "%s", line);
+            strcat(ini, "[");
+            strcat(ini, line);
+            strcat(ini, "]\n");
+        }
+        char *eq = strstr(dot + 1, " = ");
+        if (eq && eq[3] == '\0')
+            continue; /* empty value: key not given */
+        strcat(ini, dot + 1);
+        strcat(ini, "\n");
+    }
+    free(text);
+    CHECK(load(ini, &r) == 0 && job_hash(&r) == job_hash(&a), "canonical text round-trips to the same hash");
+}
+
+int main(void)
+{
+    forms();
+    defaults();
+    identity();
+    return th_finish("job");
+}
