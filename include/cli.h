@@ -18,6 +18,10 @@ typedef struct {
     int retry_failed;      /* --retry-failed */
     int json;              /* --json */
     const char *topic;     /* help TOPIC */
+    double sync_every;     /* --sync-every seconds between collective flushes, 0 = end only */
+    int quiet;             /* --quiet: no progress lines */
+    int argc;              /* the whole command line, for provenance */
+    char **argv;
 } CliArgs;
 
 /* Parses argv. Returns -1 when a command should run (args filled); otherwise the

@@ -13,6 +13,7 @@
 #include "job.h"
 #include "log.h"
 #include "plan.h"
+#include "run.h"
 #include "version.h"
 
 typedef struct {
@@ -28,6 +29,13 @@ static const Command commands[] = {
      "Validates JOB, prints the task count per model and regime, the largest task's memory\n"
      "and flops, the estimated core-hours and the first tasks. Needs no MPI; writes nothing.\n"
      "Exit 2 if the job is invalid or a task needs more memory than --mem-per-rank."},
+    {"run", "JOB", "run (or resume) a sweep under mpirun/srun into one HDF5 results file", run_main,
+     "Runs every task of JOB and writes its result into FILE (-o), created on the first run.\n"
+     "Run it under mpirun or srun: rank 0 hands out tasks, the other ranks compute and write\n"
+     "their rows themselves; with one rank it does both. Running it again on the same FILE\n"
+     "resumes: tasks already done are skipped. A FILE made from another job is refused\n"
+     "(exit 2, untouched). SIGTERM, SIGINT or SIGUSR1 stop it cleanly (exit 3, resumable);\n"
+     "a second signal stops at once. Exit: 0 all done, 3 tasks remain, 4 some failed."},
     {"help", "[job]", "explain the job-file keys (`lazysweep help job`)", help_main,
      "`lazysweep help job` lists every job-file key with its section, default and meaning."},
 };
@@ -41,14 +49,23 @@ typedef struct {
     OptType type;
     size_t off;        /* offsetof in CliArgs */
     const char *cmds;  /* subcommands that take it, space-separated */
+    const char *required; /* subcommands that need it */
     const char *meta, *help;
 } Option;
 
 #define A(field) offsetof(CliArgs, field)
 static const Option options[] = {
-    {"mem-per-rank", 0, OPT_BYTES, A(mem_per_rank), "plan", "SIZE",
+    {"output", 'o', OPT_STRING, A(out), "run", "run", "FILE", "the HDF5 results file (created or resumed)"},
+    {"max-tasks", 0, OPT_LONG, A(max_tasks), "run", "", "K", "stop after dispatching K tasks (exit 3): smoke tests"},
+    {"retry-failed", 0, OPT_FLAG, A(retry_failed), "run", "", NULL, "run failed tasks again"},
+    {"time-limit", 0, OPT_SECONDS, A(time_limit), "run", "", "SECONDS",
+     "stop dispatching when the next task would not finish in time (exit 3)"},
+    {"sync-every", 0, OPT_SECONDS, A(sync_every), "run", "", "SECONDS",
+     "collective flush period (default: only at the end and on a signal)"},
+    {"quiet", 'q', OPT_FLAG, A(quiet), "run", "", NULL, "no progress lines"},
+    {"mem-per-rank", 0, OPT_BYTES, A(mem_per_rank), "plan run", "", "SIZE",
      "memory budget of one rank, e.g. 4G, 500M (default: physical memory / cores)"},
-    {"show", 0, OPT_LONG, A(show), "plan", "K", "list the first K tasks (default 10)"},
+    {"show", 0, OPT_LONG, A(show), "plan", "", "K", "list the first K tasks (default 10)"},
 };
 #define N_OPTIONS ((int)(sizeof options / sizeof options[0]))
 
@@ -68,14 +85,16 @@ static void print_usage(FILE *out)
                  "             3 stopped early but resumable, 4 finished with failed tasks\n");
 }
 
-static int takes(const Option *o, const char *cmd)
+static int in_list(const char *list, const char *cmd)
 {
     size_t len = strlen(cmd);
-    for (const char *p = o->cmds; (p = strstr(p, cmd)) != NULL; p += len)
-        if ((p == o->cmds || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+    for (const char *p = list; (p = strstr(p, cmd)) != NULL; p += len)
+        if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
             return 1;
     return 0;
 }
+
+static int takes(const Option *o, const char *cmd) { return in_list(o->cmds, cmd); }
 
 static void print_command_help(const Command *c)
 {
@@ -190,6 +209,8 @@ int cli_parse(int argc, char **argv, CliArgs *args)
 {
     memset(args, 0, sizeof *args);
     args->show = 10;
+    args->argc = argc;
+    args->argv = argv;
     if (argc < 2) {
         print_usage(stderr);
         return LS_EXIT_USAGE;
@@ -254,6 +275,11 @@ int cli_parse(int argc, char **argv, CliArgs *args)
         return usage_error(cmd->name, "missing %s", cmd->args);
     if (npos > allows)
         return usage_error(cmd->name, "unexpected argument '%s'", pos[allows]);
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const Option *o = &options[i];
+        if (in_list(o->required, cmd->name) && !*(const char **)((const char *)args + o->off))
+            return usage_error(cmd->name, "missing -%c/--%s %s", o->short_name, o->name, o->meta);
+    }
     if (!strcmp(cmd->args, "JOB"))
         args->job = pos[0];
     else if (!strcmp(cmd->args, "FILE"))

@@ -1,0 +1,312 @@
+/* run: `lazysweep run JOB -o FILE` — the sweep, start to end. Ties the pieces
+ * together in order: rank 0 validates the job and takes the lock, all ranks agree on
+ * the verdict, the results file is created (collectively) or reopened for resume, the
+ * scheduler hands out the tasks, each worker runs its task and writes its own row,
+ * then the file is closed collectively and the exit status says what happened.
+ * MPI lives in sched, HDF5 in store; this file only calls them. */
+#include "run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "grid.h"
+#include "journal.h"
+#include "linalg.h"
+#include "lock.h"
+#include "log.h"
+#include "plan.h"
+#include "sched.h"
+#include "store.h"
+#include "task.h"
+
+enum { MODE_CREATE = 1, MODE_RESUME = 2 };
+
+typedef struct {
+    JobSpec job;
+    Grid grid;
+    Store *store;
+    Journal *journal;
+    int rank;
+    long finished;             /* tasks this rank finished (done or failed) */
+} RunCtx;
+
+/* ---- the worker's task: compute, write the row, journal it ------------------------ */
+
+static int execute(void *vctx, long id, int attempt, int *cause)
+{
+    RunCtx *c = vctx;
+    const Task *t = grid_task(&c->grid, id);
+    const JobSpec *job = &c->job;
+    TaskResult res;
+    TaskExtras ex;
+    memset(&ex, 0, sizeof ex);
+    size_t d = (size_t)t->d, N = (size_t)t->N, P = (size_t)job->curve_points;
+    double c_out = 0;
+    if (job->save_weights) {
+        ex.M = ls_malloc(sizeof(double) * d * d);
+        ex.W0 = ls_malloc(sizeof(double) * N * d);
+        ex.a0 = ls_malloc(sizeof(double) * N);
+        ex.c = &c_out;
+    }
+    if (P > 0 && t->regime == REGIME_NN) {
+        ex.curve_train = ls_malloc(sizeof(double) * P);
+        ex.curve_test = ls_malloc(sizeof(double) * P);
+        ex.curve_steps = ls_malloc(sizeof(long) * P);
+    }
+    task_run(job, t, sched_stop_flag(), &res, &ex);
+    int outcome;
+    if (res.cause == CAUSE_STOPPED) {
+        outcome = SCHED_STOPPED; /* not written: the task stays pending and reruns */
+    } else {
+        if (store_put_result(c->store, id, &res, c->rank, attempt, &ex) != STORE_OK)
+            ls_fatal("cannot write the result of task %ld", id);
+        outcome = res.cause == CAUSE_NONE ? SCHED_DONE : SCHED_FAILED;
+        JournalEntry e = {id, outcome == SCHED_DONE ? STORE_DONE : STORE_FAILED, attempt, c->rank,
+                          res.seconds, res.cause};
+        if (c->journal && journal_append(c->journal, &e) != JOURNAL_OK)
+            log_warn("cannot append to the journal: %s", strerror(errno));
+        c->finished++;
+    }
+    *cause = res.cause;
+    free(ex.M);
+    free(ex.W0);
+    free(ex.a0);
+    free(ex.curve_train);
+    free(ex.curve_test);
+    free(ex.curve_steps);
+    return outcome;
+}
+
+static void sync_point(void *vctx)
+{
+    RunCtx *c = vctx;
+    if (store_flush(c->store) != STORE_OK)
+        ls_fatal("collective flush of the results file failed");
+}
+
+/* ---- rank 0: what to run ---------------------------------------------------------- */
+
+typedef struct {
+    long *queue;
+    long count, done, failed, total;
+    int *attempts;
+    double *cost;
+} Queue;
+
+static const double *sort_cost; /* qsort has no context argument */
+static int by_cost_desc(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    if (sort_cost[x] != sort_cost[y])
+        return sort_cost[x] < sort_cost[y] ? 1 : -1;
+    return x < y ? -1 : x > y; /* stable: the grid order */
+}
+
+static void build_queue(RunCtx *c, const CliArgs *args, Queue *q)
+{
+    long n = c->grid.count;
+    uint8_t *status = ls_malloc((size_t)n);
+    q->attempts = ls_calloc((size_t)n, sizeof(int));
+    q->cost = ls_malloc(sizeof(double) * (size_t)n);
+    q->queue = ls_malloc(sizeof(long) * (size_t)n);
+    if (store_read_status(c->store, status) != STORE_OK ||
+        store_read_attempts(c->store, q->attempts) != STORE_OK)
+        ls_fatal("cannot read /status of %s", args->out);
+    q->count = q->done = q->failed = 0;
+    q->total = n;
+    for (long i = 0; i < n; i++) {
+        /* seconds at ~5 GFLOP/s; only the order and the batching use it */
+        q->cost[i] = grid_cost(&c->job, &c->grid.tasks[i]).flops / 5e9;
+        if (status[i] == STORE_DONE)
+            q->done++;
+        else if (status[i] == STORE_FAILED && !args->retry_failed)
+            q->failed++;
+        else
+            q->queue[q->count++] = i;
+    }
+    sort_cost = q->cost;
+    qsort(q->queue, (size_t)q->count, sizeof(long), by_cost_desc);
+    free(status);
+}
+
+/* Counts of the whole file after the run (rank 0). */
+static void final_counts(RunCtx *c, long *pending, long *failed)
+{
+    long n = c->grid.count;
+    uint8_t *status = ls_malloc((size_t)n);
+    *pending = *failed = 0;
+    if (store_read_status(c->store, status) != STORE_OK)
+        ls_fatal("cannot read /status");
+    for (long i = 0; i < n; i++) {
+        if (status[i] == STORE_PENDING)
+            (*pending)++;
+        else if (status[i] == STORE_FAILED)
+            (*failed)++;
+    }
+    free(status);
+}
+
+/* ---- prolog: validate, lock, agree ------------------------------------------------- */
+
+static int prolog_rank0(const CliArgs *args, RunCtx *c, char **text, Lock *lock, int *mode)
+{
+    int rc = plan_load(args->job, args->mem_per_rank, &c->job, &c->grid, text);
+    if (rc)
+        return rc;
+    char msg[1024];
+    int lk = lock_acquire(args->out, args->job, lock, msg, sizeof msg);
+    if (lk == LOCK_HELD || lk == LOCK_ERR) {
+        log_error("%s", msg);
+        return LS_EXIT_USAGE;
+    }
+    if (lk == LOCK_TAKEN_OVER)
+        log_warn("%s", msg);
+    *mode = access(args->out, F_OK) == 0 ? MODE_RESUME : MODE_CREATE;
+    return LS_EXIT_OK;
+}
+
+static void share_job(RunCtx *c, char **text)
+{
+    /* JobSpec holds no pointers: it travels as bytes; each rank rebuilds the grid. */
+    sched_bcast(&c->job, sizeof c->job, 0);
+    long len = sched_rank() == 0 ? (long)strlen(*text) : 0;
+    sched_bcast(&len, sizeof len, 0);
+    if (sched_rank() != 0) {
+        *text = ls_malloc((size_t)len + 1);
+        (*text)[len] = '\0';
+        char err[512];
+        if (grid_build(&c->job, &c->grid, 0, err, sizeof err) != 0)
+            ls_fatal("grid differs between ranks: %s", err);
+    }
+    sched_bcast(*text, (size_t)len, 0);
+}
+
+/* Creates (collectively) or opens the results file; returns an exit status. */
+static int open_results(const CliArgs *args, RunCtx *c, const char *text, const char *hash, int mode)
+{
+    if (mode == MODE_CREATE) {
+        StoreProvenance prov = {sched_mpi_version(), la_blas_info()};
+        int rc = store_create(args->out, sched_comm(), c->rank, &c->job, text, hash, &c->grid, &prov);
+        rc = -sched_agree_max(-rc); /* the worst code; also: every rank has closed the file */
+        if (rc == STORE_OK)
+            rc = store_commit(args->out, c->rank);
+        sched_bcast(&rc, sizeof rc, 0);
+        if (rc != STORE_OK) {
+            if (c->rank == 0)
+                log_error("%s: cannot create the results file", args->out);
+            return LS_EXIT_INTERNAL;
+        }
+    }
+    int rc = store_open(args->out, sched_comm(), hash, &c->store);
+    rc = -sched_agree_max(-rc);
+    if (rc == STORE_OK)
+        return LS_EXIT_OK;
+    if (c->rank == 0) {
+        if (rc == STORE_EJOB)
+            log_error("%s: made from a different job than %s (job hash %s); give another -o "
+                      "or the job file that made it (its text is in the file: "
+                      "h5dump -a job_text %s)", args->out, args->job, hash, args->out);
+        else if (rc == STORE_EFOREIGN)
+            log_error("%s: exists but is not a lazysweep results file; give another -o", args->out);
+        else
+            log_error("%s: cannot open the results file", args->out);
+    }
+    if (c->store) {
+        store_close(c->store);
+        c->store = NULL;
+    }
+    return rc == STORE_EJOB || rc == STORE_EFOREIGN ? LS_EXIT_USAGE : LS_EXIT_INTERNAL;
+}
+
+/* ---- the command ------------------------------------------------------------------- */
+
+int run_main(const CliArgs *args)
+{
+    sched_init(NULL, NULL);
+    RunCtx c;
+    memset(&c, 0, sizeof c);
+    c.rank = sched_rank();
+    char *text = NULL;
+    Lock lock;
+    memset(&lock, 0, sizeof lock);
+    int mode = 0;
+    int status = c.rank == 0 ? prolog_rank0(args, &c, &text, &lock, &mode) : LS_EXIT_OK;
+    status = sched_agree_max(status);       /* rank 0 decides, everyone agrees */
+    if (status != LS_EXIT_OK) {
+        if (c.rank == 0 && lock.ours)
+            lock_release(&lock);
+        free(text);
+        grid_free(&c.grid);
+        sched_finalize();
+        return status;
+    }
+    sched_bcast(&mode, sizeof mode, 0);
+    share_job(&c, &text);
+    char hash[32];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)job_hash(&c.job));
+
+    status = open_results(args, &c, text, hash, mode);
+    Queue q;
+    memset(&q, 0, sizeof q);
+    SchedSummary sum;
+    memset(&sum, 0, sizeof sum);
+    if (status == LS_EXIT_OK) {
+        char jpath[4200];
+        snprintf(jpath, sizeof jpath, "%s.journal", args->out);
+        if (c.rank == 0 && journal_open(jpath, hash, mode == MODE_CREATE, &c.journal) != JOURNAL_OK)
+            log_warn("%s: cannot open the journal; results go to the HDF5 file only", jpath);
+        sched_barrier(); /* the journal exists (with its header) before the others append */
+        if (c.rank != 0 && journal_open(jpath, hash, 0, &c.journal) != JOURNAL_OK)
+            log_warn("%s: cannot open the journal", jpath);
+        char *hosts = sched_hostnames(); /* collective */
+        if (c.rank == 0) {
+            build_queue(&c, args, &q);
+            StoreRun run;
+            store_run_from_env(&run, args->argc, args->argv);
+            run.ranks = sched_size();
+            if (!getenv("SLURM_JOB_NODELIST"))
+                snprintf(run.hosts, sizeof run.hosts, "%s", hosts);
+            if (store_run_begin(c.store, &run) != STORE_OK)
+                log_warn("%s: no free run record; this run is not recorded", args->out);
+            if (q.done || q.failed)
+                log_info("resuming %s: %ld done, %ld failed, %ld to run", args->out, q.done,
+                         q.failed, q.count);
+        }
+        free(hosts);
+        SchedOptions opt = {args->max_tasks, args->time_limit, args->sync_every, 0.05, args->quiet};
+        SchedWork work = {execute, sync_point, &c};
+        sched_run(&work, &opt, q.queue, q.count, q.attempts, q.cost, q.total,
+                  q.done + q.failed, &sum);
+        if (c.rank == 0) {
+            long pending, failed;
+            final_counts(&c, &pending, &failed);
+            status = pending ? LS_EXIT_RESUMABLE : failed ? LS_EXIT_FAILED : LS_EXIT_OK;
+            const char *reason = sum.interrupted ? "signal" : sum.time_limited ? "time-limit" :
+                                 pending ? "max-tasks" : failed ? "failed-tasks" : "complete";
+            store_run_end(c.store, status, reason, sum.done + sum.failed);
+            fprintf(stderr, "lazysweep: %s: %ld ok, %ld failed, %ld pending of %ld tasks "
+                    "(this run: %ld done, %ld failed in %.1f s); exit %d\n", args->out,
+                    c.grid.count - pending - failed, failed, pending, c.grid.count, sum.done,
+                    sum.failed, sum.seconds, status);
+            if (getenv("LAZYSWEEP_REPORT_MASTER_CPU"))
+                fprintf(stderr, "lazysweep: master cpu %.3f s of %.3f s wall (%.2f%%)\n",
+                        sum.master_cpu, sum.seconds, 100 * sum.master_cpu / (sum.seconds > 0 ? sum.seconds : 1));
+        }
+        sched_bcast(&status, sizeof status, 0);
+        if (store_close(c.store) != STORE_OK && status == LS_EXIT_OK)
+            status = LS_EXIT_INTERNAL;
+        journal_close(c.journal);
+    }
+    if (c.rank == 0 && lock.ours)
+        lock_release(&lock);
+    free(q.queue);
+    free(q.attempts);
+    free(q.cost);
+    free(text);
+    grid_free(&c.grid);
+    sched_finalize();
+    return status;
+}
