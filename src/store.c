@@ -1,0 +1,357 @@
+/* store: the parallel side of the results file — create, commit, open for the run,
+ * independent row writes with the status byte last, run records, flush, close. */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int store_temp_name(const char *path, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s.creating", path);
+    return n < 0 || (size_t)n >= len ? STORE_ERR : STORE_OK;
+}
+
+static hid_t mpio_fapl(MPI_Comm comm)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
+        H5Pclose(fapl);
+        return H5I_INVALID_HID;
+    }
+    return fapl;
+}
+
+int store_create(const char *path, MPI_Comm comm, int rank, const JobSpec *job,
+                 const char *job_text, const char *job_hash, const Grid *grid,
+                 const StoreProvenance *prov)
+{
+    char tmp[4096];
+    int rc = STORE_ERR;
+    hid_t file = H5I_INVALID_HID, fapl = mpio_fapl(comm);
+    if (store_temp_name(path, tmp, sizeof tmp) < 0 || fapl < 0)
+        goto done;
+    /* TRUNC: a leftover PATH.creating from a killed create is simply overwritten. */
+    file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (file < 0) {
+        log_error("store: cannot create %s", tmp);
+        goto done;
+    }
+    rc = store_layout_create(file, job, job_text, job_hash, grid, prov, rank == 0);
+done:
+    if (file >= 0 && H5Fclose(file) < 0)
+        rc = STORE_ERR;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
+/* fsync the directory holding path, so the rename survives a node crash. */
+static void sync_dir(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int store_commit(const char *path, int rank)
+{
+    char tmp[4096];
+    if (rank != 0)
+        return STORE_OK;
+    if (store_temp_name(path, tmp, sizeof tmp) < 0)
+        return STORE_ERR;
+    if (access(path, F_OK) == 0) {
+        log_error("store: %s appeared while it was being created; not replacing it", path);
+        return STORE_ERR;
+    }
+    if (rename(tmp, path) != 0) {
+        log_error("store: cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        return STORE_ERR;
+    }
+    sync_dir(path);
+    return STORE_OK;
+}
+
+int store_open(const char *path, MPI_Comm comm, const char *job_hash, Store **out)
+{
+    *out = NULL;
+    if (access(path, F_OK) != 0)
+        return STORE_EMISSING;
+    hid_t fapl = mpio_fapl(comm);
+    if (fapl < 0)
+        return STORE_ERR;
+    /* 1. read-only: is it ours, from this job? Nothing is written on refusal. */
+    H5E_auto2_t f;
+    void *fd;
+    store_quiet(&f, &fd);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    store_loud(f, fd);
+    int rc = file < 0 ? STORE_EFOREIGN : store_check_file(file, job_hash);
+    if (file >= 0 && H5Fclose(file) < 0)
+        rc = STORE_ERR;
+    /* 2. read-write, raw transfers independent. */
+    if (rc == STORE_OK) {
+        hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_INDEPENDENT);
+        rc = store_open_checked(path, fapl, H5F_ACC_RDWR, job_hash, dxpl, 1, out);
+        if (rc != STORE_OK)
+            H5Pclose(dxpl);
+    }
+    H5Pclose(fapl);
+    return rc;
+}
+
+/* ---- row writes (independent) ----------------------------------------------------- */
+
+static int put_curves(Store *st, long id, const TaskExtras *ex)
+{
+    int P = st->curve_points, rc = STORE_ERR;
+    if (P <= 0 || !ex || !ex->curve_train || !ex->curve_test)
+        return STORE_OK;
+    StoreCurvePoint *pts = malloc((size_t)P * sizeof *pts);
+    int64_t *steps = malloc((size_t)P * sizeof *steps);
+    hid_t mt = store_type_curve();
+    if (!pts || !steps)
+        goto done;
+    for (int k = 0; k < P; k++)
+        pts[k] = (StoreCurvePoint){ex->curve_train[k], ex->curve_test[k]};
+    if (store_io_rows(st->curves, st->dxpl, mt, id, 1, P, pts, 1) < 0)
+        goto done;
+    if (ex->curve_steps) { /* the same values from every task: idempotent */
+        for (int k = 0; k < P; k++)
+            steps[k] = ex->curve_steps[k];
+        if (store_io_rows(st->curves_steps, st->dxpl, H5T_NATIVE_INT64, 0, P, 1, steps, 1) < 0)
+            goto done;
+    }
+    rc = STORE_OK;
+done:
+    H5Tclose(mt);
+    free(pts);
+    free(steps);
+    return rc;
+}
+
+/* Writes all of dataset `name` under loc from buf (independent open/write/close). */
+static int write_whole(hid_t loc, const char *name, hid_t dxpl, const double *buf)
+{
+    if (!buf)
+        return STORE_OK;
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    int rc = d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, dxpl, buf) >= 0
+                 ? STORE_OK : STORE_ERR;
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+static int put_weights(Store *st, long id, const TaskExtras *ex)
+{
+    if (!st->save_weights || !ex)
+        return STORE_OK;
+    char name[64];
+    snprintf(name, sizeof name, "/weights/task_%ld", id);
+    hid_t g = H5Gopen2(st->file, name, H5P_DEFAULT);
+    if (g < 0)
+        return STORE_ERR;
+    int rc = write_whole(g, "W0", st->dxpl, ex->W0) | write_whole(g, "a0", st->dxpl, ex->a0)
+             | write_whole(g, "M", st->dxpl, ex->M) | write_whole(g, "c", st->dxpl, ex->c);
+    H5Gclose(g);
+    return rc ? STORE_ERR : STORE_OK;
+}
+
+int store_put_row(Store *st, long id, const TaskResult *res, int rank, int attempts,
+                  const TaskExtras *ex)
+{
+    if (id < 0 || id >= st->count)
+        return STORE_ERR;
+    StoreRow row = {.risk_train = res->risk_train, .risk_test = res->risk_test,
+                    .risk_pop = res->risk_pop, .r0 = res->r0, .error_test = res->error_test,
+                    .bayes_error = res->bayes_error, .theory = res->theory,
+                    .iterations = res->iterations, .residual = res->residual,
+                    .flops = res->flops, .seconds = res->seconds, .rank = rank,
+                    .attempts = attempts, .cause = res->cause, .stop = res->stop};
+    hid_t mt = store_type_row();
+    int rc = store_io_rows(st->results, st->dxpl, mt, id, 1, 1, &row, 1);
+    H5Tclose(mt);
+    if (rc == STORE_OK)
+        rc = put_curves(st, id, ex);
+    if (rc == STORE_OK)
+        rc = put_weights(st, id, ex);
+    if (rc != STORE_OK)
+        log_error("store: cannot write the result row of task %ld", id);
+    return rc;
+}
+
+int store_mark(Store *st, long id, int status)
+{
+    uint8_t s = (uint8_t)status;
+    if (id < 0 || id >= st->count || status < STORE_PENDING || status > STORE_FAILED)
+        return STORE_ERR;
+    if (store_io_rows(st->status, st->dxpl, H5T_NATIVE_UINT8, id, 1, 1, &s, 1) < 0) {
+        log_error("store: cannot write the status of task %ld", id);
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+int store_put_result(Store *st, long id, const TaskResult *res, int rank, int attempts,
+                     const TaskExtras *ex)
+{
+    if (store_put_row(st, id, res, rank, attempts, ex) < 0)
+        return STORE_ERR;
+    /* The commit marker, last: a kill before it leaves the task pending. */
+    return store_mark(st, id, res->cause == CAUSE_NONE ? STORE_DONE : STORE_FAILED);
+}
+
+/* Writes replicate `rep` of /targets/d<d>/<name> ([R, ...] doubles) from buf. */
+static int put_target_slice(Store *st, int d, int rep, const char *name, const double *buf)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/targets/d%d/%s", d, name);
+    if (!st->save_weights || !buf)
+        return STORE_ERR;
+    int rc = STORE_ERR;
+    hid_t ds = H5Dopen2(st->file, path, H5P_DEFAULT);
+    hid_t fs = ds >= 0 ? H5Dget_space(ds) : -1;
+    hsize_t dims[3] = {0, 1, 1};
+    int nd = fs >= 0 ? H5Sget_simple_extent_dims(fs, dims, NULL) : -1;
+    if (nd < 1 || rep < 0 || (hsize_t)rep >= dims[0])
+        goto done;
+    hsize_t start[3] = {(hsize_t)rep, 0, 0}, cnt[3] = {1, dims[1], dims[2]};
+    hid_t ms = H5Screate_simple(nd, cnt, NULL);
+    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0
+        && H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, fs, st->dxpl, buf) >= 0)
+        rc = STORE_OK;
+    H5Sclose(ms);
+done:
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return rc;
+}
+
+int store_put_target(Store *st, int d, int replicate, const double *B, double b0)
+{
+    if (put_target_slice(st, d, replicate, "B", B) < 0
+        || put_target_slice(st, d, replicate, "b0", &b0) < 0)
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_put_mixture(Store *st, int d, int replicate, const double *U)
+{
+    return put_target_slice(st, d, replicate, "U", U);
+}
+
+/* ---- run records -------------------------------------------------------------------- */
+
+static int run_io(Store *st, int slot, StoreRun *run, int write)
+{
+    hid_t mt = store_type_run();
+    int rc = store_io_rows(st->runs, st->dxpl, mt, slot, 1, 1, run, write);
+    H5Tclose(mt);
+    return rc;
+}
+
+int store_run_begin(Store *st, const StoreRun *run)
+{
+    StoreRun *all = malloc(STORE_RUNS_CAPACITY * sizeof *all);
+    int n = all ? store_read_runs(st, all, STORE_RUNS_CAPACITY) : STORE_ERR;
+    free(all);
+    if (n < 0)
+        return STORE_ERR;
+    if (n >= STORE_RUNS_CAPACITY) {
+        log_warn("store: /runs is full (%d records); this run is not recorded", n);
+        return STORE_EFULL;
+    }
+    StoreRun r = *run;
+    r.end = NAN;
+    r.exit_status = -1;
+    snprintf(r.exit_reason, sizeof r.exit_reason, "running");
+    if (run_io(st, n, &r, 1) < 0)
+        return STORE_ERR;
+    st->run_slot = n;
+    return STORE_OK;
+}
+
+int store_run_end(Store *st, int exit_status, const char *exit_reason, long tasks_done)
+{
+    StoreRun r;
+    if (st->run_slot < 0 || run_io(st, st->run_slot, &r, 0) < 0)
+        return STORE_ERR;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r.end = ts.tv_sec + 1e-9 * ts.tv_nsec;
+    r.exit_status = exit_status;
+    r.tasks_done = tasks_done;
+    snprintf(r.exit_reason, sizeof r.exit_reason, "%s", exit_reason ? exit_reason : "");
+    return run_io(st, st->run_slot, &r, 1);
+}
+
+static void copy_env(char *dst, size_t len, const char *name)
+{
+    const char *v = getenv(name);
+    snprintf(dst, len, "%s", v ? v : "");
+}
+
+void store_run_from_env(StoreRun *run, int argc, char **argv)
+{
+    struct timespec ts;
+    store_run_fill(run);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    run->start = ts.tv_sec + 1e-9 * ts.tv_nsec;
+    copy_env(run->slurm_job_id, sizeof run->slurm_job_id, "SLURM_JOB_ID");
+    copy_env(run->slurm_array_job_id, sizeof run->slurm_array_job_id, "SLURM_ARRAY_JOB_ID");
+    copy_env(run->slurm_array_task_id, sizeof run->slurm_array_task_id, "SLURM_ARRAY_TASK_ID");
+    copy_env(run->slurm_cluster, sizeof run->slurm_cluster, "SLURM_CLUSTER_NAME");
+    copy_env(run->hosts, sizeof run->hosts, "SLURM_JOB_NODELIST");
+    const char *rc = getenv("SLURM_RESTART_COUNT");
+    run->slurm_restart_count = rc ? atoi(rc) : (getenv("SLURM_JOB_ID") ? 0 : -1);
+    size_t used = 0;
+    for (int i = 0; i < argc && used < sizeof run->command; i++) {
+        int n = snprintf(run->command + used, sizeof run->command - used, "%s%s",
+                         i ? " " : "", argv[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* ---- sync points (collective) ------------------------------------------------------- */
+
+int store_flush(Store *st)
+{
+    if (H5Fflush(st->file, H5F_SCOPE_GLOBAL) < 0) {
+        log_error("store: flush failed");
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+int store_close(Store *st)
+{
+    if (!st)
+        return STORE_OK;
+    int rc = STORE_OK;
+    unsigned intent = 0;
+    if (H5Fget_intent(st->file, &intent) >= 0 && (intent & H5F_ACC_RDWR)
+        && H5Fflush(st->file, H5F_SCOPE_GLOBAL) < 0)
+        rc = STORE_ERR;
+    if (store_detach(st) < 0)
+        rc = STORE_ERR;
+    return rc;
+}
