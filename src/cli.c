@@ -14,6 +14,7 @@
 #include "log.h"
 #include "plan.h"
 #include "run.h"
+#include "status.h"
 #include "version.h"
 
 typedef struct {
@@ -36,6 +37,12 @@ static const Command commands[] = {
      "resumes: tasks already done are skipped. A FILE made from another job is refused\n"
      "(exit 2, untouched). SIGTERM, SIGINT or SIGUSR1 stop it cleanly (exit 3, resumable);\n"
      "a second signal stops at once. Exit: 0 all done, 3 tasks remain, 4 some failed."},
+    {"status", "FILE", "done / failed / pending of a results file (works while a job writes it)",
+     status_main,
+     "Reads FILE without MPI and without locking (login nodes, live files) and prints the\n"
+     "done / failed / pending counts per model and regime, attempts, failure causes, the\n"
+     "run records (ranks, hosts, SLURM ids, exit reasons) and an ETA.\n"
+     "Exit 0 complete, 4 complete with failed tasks, 3 tasks remain, 2 not a results file."},
     {"help", "[job]", "explain the job-file keys (`lazysweep help job`)", help_main,
      "`lazysweep help job` lists every job-file key with its section, default and meaning."},
 };
@@ -65,6 +72,7 @@ static const Option options[] = {
     {"quiet", 'q', OPT_FLAG, A(quiet), "run", "", NULL, "no progress lines"},
     {"mem-per-rank", 0, OPT_BYTES, A(mem_per_rank), "plan run", "", "SIZE",
      "memory budget of one rank, e.g. 4G, 500M (default: physical memory / cores)"},
+    {"json", 0, OPT_FLAG, A(json), "status", "", NULL, "one JSON object instead of the table"},
     {"show", 0, OPT_LONG, A(show), "plan", "", "K", "list the first K tasks (default 10)"},
 };
 #define N_OPTIONS ((int)(sizeof options / sizeof options[0]))
