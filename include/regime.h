@@ -49,4 +49,21 @@ extern const Regime regime_rf, regime_nt, regime_nn, regime_null;
 extern const Regime *const regime_registry[];
 const Regime *regime_find(const char *name);
 
+/* Exact RF solution (c, a) for arbitrary first-layer weights W (N x d row-major): the
+ * least-squares fit of y by c + sum_i a_i <w_i, x>^2 with ridge in->job->ridge on a
+ * (never on c): minimises (1/n) sum_j (f(x_j) - y_j)^2 + lambda ||a||^2 on in->X, in->y
+ * when in->n > 0, or the population risk + lambda ||a||^2 when in->n = -1 (both models,
+ * in->target). lambda = 0: among all minimisers, the one of minimum ||a|| (the limit
+ * lambda -> 0+). Uses in->job, in->target, in->d, in->n, in->X, in->y only. c (1) and a
+ * (N) are caller-allocated. Returns 0, or -1 when a solve failed (out of memory,
+ * LAPACK failure). Cost O(n N d + n N^2) or, population, O(N^2 d + N d s + N^3). */
+int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
+
+/* NT population optimum for the first layer W0 (N x d): the trained (c, M) with ridge
+ * in->job->ridge on ||M||_F (SPEC §3: M = B - P_perp B P_perp for the quadratic model
+ * at lambda = 0). M d x d caller-allocated. *iterations/*residual (may be NULL) report
+ * the CG solve of the mixture. Returns 0 or -1. */
+int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
+                 long *iterations, double *residual);
+
 #endif
