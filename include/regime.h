@@ -24,7 +24,12 @@ typedef struct {
     const volatile sig_atomic_t *stop; /* nonzero: iterative fits return STOP_SIGNAL */
     const double *Xtest, *ytest; /* test set for curves (n_test rows) */
     long n_test;
+    int nn_optimizer;        /* NN_OPT_*: engine of gd/population when nn_lr = auto */
 } FitInput;
+
+/* FitInput.nn_optimizer. 0 (NN_OPT_AUTO, what a zeroed FitInput holds) = the default,
+ * backtracking gradient descent; NN_OPT_LBFGS: joint L-BFGS (regime_nn.c). */
+enum { NN_OPT_AUTO = 0, NN_OPT_BACKTRACK = 1, NN_OPT_LBFGS = 2 };
 
 typedef struct {
     double c;
@@ -59,10 +64,11 @@ const Regime *regime_find(const char *name);
  * LAPACK failure). Cost O(n N d + n N^2) or, population, O(N^2 d + N d s + N^3). */
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
 
-/* NT population optimum for the first layer W0 (N x d): the trained (c, M) with ridge
- * in->job->ridge on ||M||_F (SPEC §3: M = B - P_perp B P_perp for the quadratic model
- * at lambda = 0). M d x d caller-allocated. *iterations/*residual (may be NULL) report
- * the CG solve of the mixture. Returns 0 or -1. */
+/* NT population optimum for the first layer W0 (N x d): the trained (c, M) minimising
+ * the population risk + lambda ||M||_F^2, lambda = in->job->ridge, c optimal (quadratic:
+ * M = 2/(2 + lambda) (B - P_perp B P_perp), SPEC §3; mixture: CG on the class). M d x d
+ * caller-allocated; iterations and residual (may be NULL) report the mixture's CG
+ * solve. Returns 0 or -1. */
 int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
                  long *iterations, double *residual);
 
