@@ -71,5 +71,12 @@ int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a
  * solve. Returns 0 or -1. */
 int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
                  long *iterations, double *residual);
+/* Which finite-n NT solver the last NT fit of this process used: "explicit" (dgelsd on
+ * the design), "normal" (normal equations), "kernel" (n x n bordered system), "cg", or
+ * "closed-form" (population). For diagnostics and tests. */
+const char *nt_solver_name(void);
+/* Tests only: force the finite-n NT solver ("explicit", "normal", "kernel", "cg"), or
+ * NULL / "auto" for the automatic choice. Returns 0, or -1 for an unknown name. */
+int nt_force_solver(const char *name);
 
 #endif
