@@ -19,10 +19,11 @@
  *   sgd         online SGD (n = inf): step t uses samples [t b, (t+1) b) of the stream
  *               in->sgd_key; finite n: minibatch SGD, the b row indices of step t drawn
  *               uniformly with replacement from sub-stream t of in->sgd_key.
- *               nn_lr = auto: a backtracking probe (Armijo, constant 1/4) along the
- *               gradient at the initial point on a probe batch of max(10 b, 1000)
- *               samples (online: stream indices from nn_steps*b on, never used for
- *               training; finite n: the first rows of the training set), divided by 10.
+ *               nn_lr = auto: every K = clamp(nn_steps/20, 50, 1000) steps, the Armijo
+ *               step (constant 1/4) along the gradient on a probe set of P =
+ *               max(10 b, 1000) rows (online: stream indices nn_steps*b + k P on,
+ *               never used for training; finite n: the first P training rows),
+ *               divided by 10, then the drops as for a fixed step.
  * Curves: at the steps of nn_curve_steps(nn_steps, n_curve): the training loss (the
  * objective; population: the population risk; online SGD: the mean batch loss since
  * the previous point) and the test risk (mean squared error on in->Xtest, or the exact
@@ -233,46 +234,45 @@ static int sgd_batch(NnObj *o, long t, long b, double *Xb, double *yb, double *u
     return 0;
 }
 
-/* nn_lr = auto for SGD: backtracking probe at theta on a larger batch, / 10. */
-static double sgd_auto_lr(NnObj *o, const double *th, double *g, double *tt)
+/* nn_lr = auto for SGD: the Armijo step (constant 1/4) along the gradient at theta
+ * on a probe set of P rows — fresh stream samples [first, first + P) online, the
+ * first P training rows for finite n — found by doubling or halving from t0 (or
+ * from 1/|g| when t0 <= 0). NaN when the probe fails. */
+static double sgd_probe(NnObj *o, const double *th, double *g, double *tt, double *Xp,
+                        double *yp, long P, long first, double t0)
 {
     const FitInput *in = o->in;
-    long P = 10L * in->job->nn_batch;
-    if (P < 1000)
-        P = 1000;
-    double *Xp = NULL, *yp = NULL;
     if (in->n < 0) {
-        Xp = ls_malloc(sizeof(double) * (size_t)P * o->d);
-        yp = ls_malloc(sizeof(double) * (size_t)P);
-        if (data_sample(in->target, in->sgd_key, in->job->nn_steps * in->job->nn_batch, P,
-                        Xp, yp) != 0) {
-            free(Xp);
-            free(yp);
+        if (data_sample(in->target, in->sgd_key, first, P, Xp, yp) != 0)
             return NAN;
-        }
         o->X = Xp, o->y = yp, o->n = P;
     } else {
         o->X = in->X, o->y = in->y, o->n = P < in->n ? P : in->n;
     }
-    double f0 = obj_eval(o, th, g), gg = 0, t = 1.0;
+    double f0 = obj_eval(o, th, g), gg = 0;
     for (size_t i = 0; i < o->np; i++)
         gg += g[i] * g[i];
-    double lr = NAN;
-    if (isfinite(f0) && gg > 0) {
-        t = 1.0 / sqrt(gg);
-        for (int k = 0; k < 200; k++) {
-            for (size_t i = 0; i < o->np; i++)
-                tt[i] = th[i] - t * g[i];
-            double ft = obj_eval(o, tt, NULL);
-            if (ft <= f0 - 0.25 * t * gg)
+    if (!isfinite(f0) || !(gg > 0))
+        return NAN;
+    double t = t0 > 0 ? t0 : 1.0 / sqrt(gg), ok = 0;
+    for (int k = 0; k < 200; k++) {
+        for (size_t i = 0; i < o->np; i++)
+            tt[i] = th[i] - t * g[i];
+        double ft = obj_eval(o, tt, NULL);
+        if (ft <= f0 - 0.25 * t * gg) {
+            ok = t; /* accepted: try a longer step unless we already had to shrink */
+            if (k > 0 && t < t0)
+                break;
+            t *= 2;
+        } else {
+            if (ok > 0)
                 break;
             t *= 0.5;
         }
-        lr = t / 10;
+        if (k > 0 && ok > 0 && t > 64 * (t0 > 0 ? t0 : ok))
+            break;
     }
-    free(Xp);
-    free(yp);
-    return lr;
+    return ok > 0 ? ok : NAN;
 }
 
 static int sgd_run(NnObj *o, double *th, OptResult *r)
@@ -286,17 +286,30 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
     int rc = 0;
     memset(r, 0, sizeof *r);
     r->why = OPT_BUDGET;
-    double lr0 = job->nn_lr > 0 ? job->nn_lr : sgd_auto_lr(o, th, g, tt);
-    if (!(lr0 > 0)) {
-        r->why = OPT_NONFINITE;
-        rc = -1;
-        goto out;
-    }
+    /* auto: re-probe every K steps on P fresh rows (stream indices after the training
+     * draws), lr = probe step / 10 — the curvature of the quartic loss changes by
+     * orders of magnitude between the start and the end of training. */
+    int autolr = !(job->nn_lr > 0);
+    long P = 10 * b < 1000 ? 1000 : 10 * b;
+    long K = job->nn_steps / 20;
+    K = K < 50 ? 50 : K > 1000 ? 1000 : K;
+    double *Xp = autolr ? ls_malloc(sizeof(double) * (size_t)P * o->d) : NULL;
+    double *yp = autolr ? ls_malloc(sizeof(double) * (size_t)P) : NULL;
+    double lr0 = job->nn_lr, tprobe = 0;
     for (long t = 0; t < job->nn_steps; t++) {
         if (in->stop && *in->stop) {
             r->why = OPT_SIGNAL;
             rc = -1;
             break;
+        }
+        if (autolr && t % K == 0) {
+            tprobe = sgd_probe(o, th, g, tt, Xp, yp, P, job->nn_steps * b + (t / K) * P, tprobe);
+            if (!(tprobe > 0)) {
+                r->why = OPT_NONFINITE;
+                rc = -1;
+                break;
+            }
+            lr0 = tprobe / 10;
         }
         double lr = lr0;
         for (int k = 0; k < job->n_drops; k++)
@@ -344,7 +357,8 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
             rc = -1;
             break;
         }
-out:
+    free(Xp);
+    free(yp);
     free(Xb);
     free(yb);
     free(u);
