@@ -21,23 +21,33 @@ typedef struct {
     double *U;      /* d x s row-major, orthonormal columns; NULL for quadratic */
 } Target;
 
-/* The target of (model, d, replicate), drawn from stream (seed, RNG_SITE_TARGET, d,
- * replicate). NULL on failure. */
+/* The target of (model, d, replicate), drawn from stream (seed, RNG_SITE_TARGET, model, d,
+ * replicate) (layout of the sub-streams: top of src/data.c). Wigner: off-diagonal
+ * N(0, 1/d), diagonal N(0, 2/d) (GOE). lowrank: r clamped to [1, d]. The mixture
+ * frame s is clamped to [1, d] likewise and its tau is 0. NULL on failure. */
 Target *data_target_create(const JobSpec *job, int model, int d, int replicate);
 void data_target_free(Target *t); /* NULL is a no-op */
 
 /* Samples rows [first, first + n) of stream `key`: X (n x d row-major) and y (n).
- * Sample j depends only on (key, j). Returns 0 or -1. */
+ * Sample j is sub-stream j of `key` and depends only on (key, j): d + 1 normals, the
+ * first d are z ~ N(0, I), the last is the noise (quadratic) or the label sign
+ * (mixture). Returns 0 or -1. */
 int data_sample(const Target *t, RngKey key, long first, long n, double *X, double *y);
 
 /* Trivial risk R0: the population risk of the best constant predictor. */
 double data_r0(const Target *t);
-/* Exact population square risk of f(x) = c + x^T M x (M d x d symmetric). */
+/* Exact population square risk of f(x) = c + x^T M x (M d x d symmetric), SPEC §3.
+ * Mixture, general c: 1/2[(1 - c - m+)^2 + (1 + c + m-)^2] + tr(M S+ M S+) + tr(M S- M S-),
+ * m+- = tr(M S+-) = E[x^T M x | y = +-1]. */
 double data_pop_risk(const Target *t, double c, const double *M);
 /* Same with the optimal c (returned in *c_opt if not NULL); if grad is not NULL it
  * receives dR/dM (d x d, symmetric) at that c. */
 double data_pop_risk_copt(const Target *t, const double *M, double *c_opt, double *grad);
-/* Mixture: Bayes 0-1 error (NaN for quadratic). */
+/* Mixture: exact Bayes 0-1 error through the chi^2_s law of ||U^T x||^2 (NaN for
+ * quadratic). */
 double data_bayes_error(const Target *t);
+/* Regularized lower incomplete gamma P(a, x) = gamma(a, x)/Gamma(a); P(s/2, x/2) is the
+ * chi^2_s distribution function. NaN for a <= 0 or x < 0. */
+double data_gammp(double a, double x);
 
 #endif

@@ -49,6 +49,17 @@ int la_posv(int n, int nrhs, double *A, int lda, double *B, int ldb);
 /* Symmetric (possibly singular) solve through the eigendecomposition: x = A^+ b with
  * eigenvalues below rcond * max|eig| dropped. A n x n (destroyed). */
 int la_sym_pinv_solve(int n, double *A, const double *b, double *x, double rcond);
+/* Ridge least squares min ||A x - b||^2 + lambda ||x||^2 through dgelsd on the augmented
+ * system [A; sqrt(lambda) I] (lambda = 0: the minimum-norm least-squares solution,
+ * singular values below 1e-13 * largest dropped). A m x n row-major (not modified),
+ * b m, x n. Returns 0 or -1. Cost O((m + n) n min(m, n)). */
+int la_ridge_lsq(int m, int n, const double *A, const double *b, double lambda, double *x);
+/* Symmetric positive semidefinite solve (G + lambda I) x = b. lambda > 0: Cholesky;
+ * lambda = 0: Cholesky, or when G is singular the pseudo-inverse solution with
+ * eigenvalues below rcond * largest dropped. G n x n (destroyed). Returns 0 or -1. */
+int la_sym_ridge_solve(int n, double *G, const double *b, double lambda, double rcond,
+                       double *x);
+
 /* Thin QR: A (m x k, k <= m) is replaced by Q with orthonormal columns, signs chosen
  * so that R has a positive diagonal (a Gaussian A then gives a Haar frame). */
 int la_orthonormalize(int m, int k, double *A);

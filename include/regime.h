@@ -24,7 +24,12 @@ typedef struct {
     const volatile sig_atomic_t *stop; /* nonzero: iterative fits return STOP_SIGNAL */
     const double *Xtest, *ytest; /* test set for curves (n_test rows) */
     long n_test;
+    int nn_optimizer;        /* NN_OPT_*: engine of gd/population when nn_lr = auto */
 } FitInput;
+
+/* FitInput.nn_optimizer. 0 (NN_OPT_AUTO, what a zeroed FitInput holds) = the default,
+ * backtracking gradient descent; NN_OPT_LBFGS: joint L-BFGS (regime_nn.c). */
+enum { NN_OPT_AUTO = 0, NN_OPT_BACKTRACK = 1, NN_OPT_LBFGS = 2 };
 
 typedef struct {
     double c;
@@ -48,5 +53,30 @@ extern const Regime regime_rf, regime_nt, regime_nn, regime_null;
 /* NULL-terminated registry; regime_find returns NULL for an unknown name. */
 extern const Regime *const regime_registry[];
 const Regime *regime_find(const char *name);
+
+/* Exact RF solution (c, a) for arbitrary first-layer weights W (N x d row-major): the
+ * least-squares fit of y by c + sum_i a_i <w_i, x>^2 with ridge in->job->ridge on a
+ * (never on c): minimises (1/n) sum_j (f(x_j) - y_j)^2 + lambda ||a||^2 on in->X, in->y
+ * when in->n > 0, or the population risk + lambda ||a||^2 when in->n = -1 (both models,
+ * in->target). lambda = 0: among all minimisers, the one of minimum ||a|| (the limit
+ * lambda -> 0+). Uses in->job, in->target, in->d, in->n, in->X, in->y only. c (1) and a
+ * (N) are caller-allocated. Returns 0, or -1 when a solve failed (out of memory,
+ * LAPACK failure). Cost O(n N d + n N^2) or, population, O(N^2 d + N d s + N^3). */
+int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
+
+/* NT population optimum for the first layer W0 (N x d): the trained (c, M) minimising
+ * the population risk + lambda ||M||_F^2, lambda = in->job->ridge, c optimal (quadratic:
+ * M = 2/(2 + lambda) (B - P_perp B P_perp), SPEC §3; mixture: CG on the class). M d x d
+ * caller-allocated; iterations and residual (may be NULL) report the mixture's CG
+ * solve. Returns 0 or -1. */
+int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
+                 long *iterations, double *residual);
+/* Which finite-n NT solver the last NT fit of this process used: "explicit" (dgelsd on
+ * the design), "normal" (normal equations), "kernel" (n x n bordered system), "cg", or
+ * "closed-form" (population). For diagnostics and tests. */
+const char *nt_solver_name(void);
+/* Tests only: force the finite-n NT solver ("explicit", "normal", "kernel", "cg"), or
+ * NULL / "auto" for the automatic choice. Returns 0, or -1 for an unknown name. */
+int nt_force_solver(const char *name);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "grid.h"
 #include "job.h"
+#include "rng.h"
 
 /* Failure causes (/results cause). Never renumber: results files store them. */
 enum {
@@ -60,5 +61,15 @@ typedef struct {
  * succeeded, -1 when it failed (res->cause says why); never aborts on numerics. */
 int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *stop,
              TaskResult *res, TaskExtras *extras);
+
+/* Frees the one-entry (target, test set) cache that task_run keeps between tasks of
+ * the same (model, d, replicate). Safe to call any time. */
+void task_cache_clear(void);
+/* The initial weights of (d, replicate): W0 (N x d row-major), a0 (N), streams as in
+ * src/task.c (row i is sub-stream i: the first N rows do not depend on N). */
+void task_initial_weights(const JobSpec *job, int d, int N, int replicate, double *W0,
+                          double *a0);
+/* The training-set stream of (model, d, n, replicate); sample j is sub-stream j. */
+RngKey task_train_key(const JobSpec *job, int model, int d, long n, int replicate);
 
 #endif

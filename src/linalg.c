@@ -195,3 +195,60 @@ out:
     free(tau);
     return rc;
 }
+
+int la_ridge_lsq(int m, int n, const double *A, const double *b, double lambda, double *x)
+{
+    int extra = lambda > 0 ? n : 0;
+    int rows = m + extra;
+    int ldb = rows > n ? rows : n;
+    double *Aa = calloc((size_t)rows * (size_t)(n > 0 ? n : 1), sizeof(double));
+    double *bb = calloc((size_t)ldb, sizeof(double));
+    int rc = -1;
+    if (!Aa || !bb)
+        goto out;
+    memcpy(Aa, A, sizeof(double) * (size_t)m * n);
+    memcpy(bb, b, sizeof(double) * (size_t)m);
+    for (int i = 0; i < extra; i++)
+        Aa[(size_t)(m + i) * n + i] = sqrt(lambda);
+    if (la_gelsd(rows, n, 1, Aa, n, bb, 1, 1e-13, NULL) != 0)
+        goto out;
+    memcpy(x, bb, sizeof(double) * (size_t)n);
+    rc = 0;
+out:
+    free(Aa);
+    free(bb);
+    return rc;
+}
+
+int la_sym_ridge_solve(int n, double *G, const double *b, double lambda, double rcond,
+                       double *x)
+{
+    double *C = malloc(sizeof(double) * (size_t)n * n);
+    int rc = -1;
+    if (!C)
+        return -1;
+    double anorm = 0;
+    for (int i = 0; i < n; i++) {
+        G[(size_t)i * n + i] += lambda;
+        double s = 0;
+        for (int j = 0; j < n; j++)
+            s += fabs(G[(size_t)i * n + j]);
+        anorm = fmax(anorm, s);
+    }
+    memcpy(C, G, sizeof(double) * (size_t)n * n);
+    memcpy(x, b, sizeof(double) * (size_t)n);
+    la_flop_count += n * (double)n * n / 3.0 + 2.0 * n * n;
+    double est = 0;
+    /* Cholesky, accepted when its condition estimate is safe (lambda > 0 always is,
+     * unless G itself was indefinite); otherwise the minimum-norm pseudo-inverse. */
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, C, n) == 0 &&
+        LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'U', n, C, n, anorm, &est) == 0 &&
+        (lambda > 0 || est > 1e3 * rcond) &&
+        LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', n, 1, C, n, x, 1) == 0) {
+        rc = 0;
+    } else if (lambda <= 0) {
+        rc = la_sym_pinv_solve(n, G, b, x, rcond);
+    }
+    free(C);
+    return rc;
+}

@@ -1,0 +1,178 @@
+/* nn: see include/nn.h. */
+#include "nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linalg.h"
+#include "log.h"
+
+NnWork *nn_work_create(int d, int N)
+{
+    NnWork *w = ls_calloc(1, sizeof *w);
+    w->d = d;
+    w->N = N;
+    /* Blocks of about 2^17 entries of Z (1 MiB): big enough for DGEMM, small enough
+     * for cache and for n >> 10^6. At least 256 rows so narrow nets still batch. */
+    long chunk = (1L << 17) / (N > 0 ? N : 1);
+    w->chunk = chunk < 256 ? 256 : chunk;
+    w->Z = ls_malloc(sizeof(double) * (size_t)w->chunk * (size_t)(N > 0 ? N : 1));
+    w->r = ls_malloc(sizeof(double) * (size_t)w->chunk);
+    w->D = ls_malloc(sizeof(double) * (size_t)N * d + 1);
+    w->M = ls_malloc(sizeof(double) * (size_t)d * d);
+    w->G = ls_malloc(sizeof(double) * (size_t)d * d);
+    w->WG = ls_malloc(sizeof(double) * (size_t)N * d + 1);
+    return w;
+}
+
+void nn_work_free(NnWork *w)
+{
+    if (!w)
+        return;
+    free(w->Z);
+    free(w->r);
+    free(w->D);
+    free(w->M);
+    free(w->G);
+    free(w->WG);
+    free(w);
+}
+
+double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
+                    const double *a, const double *W, double *gc, double *ga, double *gW)
+{
+    const int N = w->N, d = w->d;
+    double *Z = w->Z, *r = w->r;
+    double sum = 0, sumr = 0;
+    if (gW) {
+        memset(gW, 0, sizeof(double) * (size_t)N * d);
+        if (ga)
+            memset(ga, 0, sizeof(double) * (size_t)N);
+    }
+    for (long j0 = 0; j0 < n; j0 += w->chunk) {
+        int m = (int)(n - j0 < w->chunk ? n - j0 : w->chunk);
+        const double *Xb = X + (size_t)j0 * d;
+        la_gemm('N', 'T', m, N, d, 1.0, Xb, d, W, d, 0.0, Z, N);
+        for (int j = 0; j < m; j++) {
+            const double *z = Z + (size_t)j * N;
+            double fj = c;
+            for (int i = 0; i < N; i++)
+                fj += a[i] * z[i] * z[i];
+            r[j] = fj - y[j0 + j];
+            sum += r[j] * r[j];
+        }
+        if (!gW)
+            continue;
+        for (int j = 0; j < m; j++) {
+            double *z = Z + (size_t)j * N, rj = r[j];
+            sumr += rj;
+            if (ga)
+                for (int i = 0; i < N; i++)
+                    ga[i] += rj * z[i] * z[i];
+            for (int i = 0; i < N; i++)
+                z[i] *= rj;
+        }
+        la_gemm('T', 'N', N, d, m, 1.0, Z, N, Xb, d, 1.0, gW, d);
+    }
+    la_flops_add(3.0 * n * N);
+    double inv = 1.0 / (double)n;
+    if (gW) {
+        if (gc)
+            *gc = 2 * sumr * inv;
+        if (ga)
+            for (int i = 0; i < N; i++)
+                ga[i] *= 2 * inv;
+        for (int i = 0; i < N; i++) {
+            double s = 4 * a[i] * inv;
+            for (int k = 0; k < d; k++)
+                gW[(size_t)i * d + k] *= s;
+        }
+    }
+    return sum * inv;
+}
+
+void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
+{
+    const int N = w->N, d = w->d;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < d; k++)
+            w->D[(size_t)i * d + k] = a[i] * W[(size_t)i * d + k];
+    if (N > 0) {
+        la_gemm('T', 'N', d, d, N, 1.0, W, d, w->D, d, 0.0, M, d);
+    } else {
+        memset(M, 0, sizeof(double) * (size_t)d * d);
+    }
+    for (int k = 0; k < d; k++)
+        for (int l = 0; l < k; l++) {
+            double s = 0.5 * (M[(size_t)k * d + l] + M[(size_t)l * d + k]);
+            M[(size_t)k * d + l] = M[(size_t)l * d + k] = s;
+        }
+}
+
+double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
+                   double *c_opt, double *ga, double *gW)
+{
+    const int N = w->N, d = w->d;
+    nn_form_M(w, a, W, w->M);
+    double R = data_pop_risk_copt(t, w->M, c_opt, gW ? w->G : NULL);
+    if (!gW)
+        return R;
+    la_gemm('N', 'N', N, d, d, 1.0, W, d, w->G, d, 0.0, w->WG, d);
+    for (int i = 0; i < N; i++) {
+        const double *wg = w->WG + (size_t)i * d, *wi = W + (size_t)i * d;
+        if (ga) {
+            double s = 0;
+            for (int k = 0; k < d; k++)
+                s += wg[k] * wi[k];
+            ga[i] = s;
+        }
+        for (int k = 0; k < d; k++)
+            gW[(size_t)i * d + k] = 2 * a[i] * wg[k];
+    }
+    la_flops_add(4.0 * N * d);
+    return R;
+}
+
+void nn_curve_steps(long steps, int points, long *out)
+{
+    if (points <= 0)
+        return;
+    if (steps < 1)
+        steps = 1;
+    for (int k = 0; k < points; k++) {
+        double e = points > 1 ? (double)k / (points - 1) : 1.0;
+        out[k] = lround(pow((double)steps, e));
+        if (k > 0 && out[k] <= out[k - 1])
+            out[k] = out[k - 1] + 1;
+    }
+    /* Pull the tail back under the budget, keeping the order strict while possible. */
+    for (int k = points - 1; k >= 0; k--) {
+        long cap = k == points - 1 ? steps : out[k + 1] - 1;
+        if (out[k] > cap)
+            out[k] = cap;
+        if (out[k] < 1)
+            out[k] = 1;
+    }
+    for (int k = 1; k < points; k++)
+        if (out[k] < out[k - 1])
+            out[k] = out[k - 1];
+}
+
+void nn_predict(NnWork *w, const double *X, long n, double c, const double *a,
+                const double *W, double *f)
+{
+    const int N = w->N, d = w->d;
+    for (long j0 = 0; j0 < n; j0 += w->chunk) {
+        int m = (int)(n - j0 < w->chunk ? n - j0 : w->chunk);
+        la_gemm('N', 'T', m, N, d, 1.0, X + (size_t)j0 * d, d, W, d, 0.0, w->Z, N);
+        for (int j = 0; j < m; j++) {
+            const double *z = w->Z + (size_t)j * N;
+            double fj = c;
+            for (int i = 0; i < N; i++)
+                fj += a[i] * z[i] * z[i];
+            f[j0 + j] = fj;
+        }
+    }
+    la_flops_add(3.0 * n * N);
+}

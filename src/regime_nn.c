@@ -1,0 +1,514 @@
+/* regime_nn: full training of f(x) = c + sum_i a_i <w_i, x>^2 (SPEC §1), exported as
+ * `regime_nn`. The trained model is returned as (c, M = W^T diag(a) W).
+ *
+ * Parameters are packed in one vector theta = [c | a or log s | W]:
+ *   - c is a parameter only for the sample losses (gd, sgd); the population risk is
+ *     always taken at the optimal c (data_pop_risk_copt);
+ *   - nn_a_init = shared: one trainable scalar s = exp(theta_s) > 0 multiplies
+ *     sum_i <w_i, x>^2 (a_i = s for all i), so M = s W^T W is always semidefinite;
+ *     a0 must then hold one positive value repeated;
+ *   - varpro: theta = W only; (c, a) are solved exactly at each W (rf_solve_at; for
+ *     shared, the two-parameter least squares in (c, s) with s clamped at 0).
+ * Methods (in->nn_method):
+ *   gd          full-batch GD on the mean squared training loss: nn_lr = auto ->
+ *               backtracking Armijo GD with step growth (optim.h); nn_lr > 0 -> plain
+ *               GD with that step and the drops. in->nn_optimizer = NN_OPT_LBFGS runs
+ *               joint L-BFGS instead of backtracking GD when nn_lr = auto.
+ *   population  the same on the exact population risk (n = inf).
+ *   varpro      L-BFGS on W, (c, a) exact at each W; finite n or population.
+ *   sgd         online SGD (n = inf): step t uses samples [t b, (t+1) b) of the stream
+ *               in->sgd_key; finite n: minibatch SGD, the b row indices of step t drawn
+ *               uniformly with replacement from sub-stream t of in->sgd_key.
+ *               nn_lr = auto: every K = clamp(nn_steps/20, 50, 1000) steps, the Armijo
+ *               step (constant 1/4) along the gradient on a probe set of P =
+ *               max(10 b, 1000) rows (online: stream indices nn_steps*b + k P on,
+ *               never used for training; finite n: the first P training rows),
+ *               divided by 10, then the drops as for a fixed step.
+ * Curves: at the steps of nn_curve_steps(nn_steps, n_curve): the training loss (the
+ * objective; population: the population risk; online SGD: the mean batch loss since
+ * the previous point) and the test risk (mean squared error on in->Xtest, or the exact
+ * population risk when there is no test set). After an early converged stop the
+ * remaining points repeat the final values; after a failure they are NaN. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linalg.h"
+#include "log.h"
+#include "nn.h"
+#include "optim.h"
+#include "regime.h"
+#include "rng.h"
+#include "task.h"
+
+/* Provided by regime_rf.c: exact RF least squares (c, a) at arbitrary W. */
+int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
+
+typedef struct {
+    const FitInput *in;
+    NnWork *w;
+    int d, N;
+    int pop, varpro, shared, has_c, sgd;
+    size_t off_a, off_W, np;    /* layout of theta */
+    const double *X, *y;        /* rows the sample loss runs over (n of them) */
+    long n;
+    double c;                   /* offset and second layer of the last evaluation */
+    double *a, *ga, *ones;      /* N each */
+    double *phi;                /* shared varpro, finite n: features (n) */
+    double R0, *G0;             /* shared varpro, population: R(0) and dR/dM at 0 */
+    double *Mt;                 /* d x d, for curve evaluations */
+    int solve_failed;
+    /* curves */
+    const long *steps;
+    int n_curve, next;
+    double *ctrain, *ctest;
+    double batch_sum;           /* online SGD: batch losses since the previous point */
+    long batch_count;
+} NnObj;
+
+/* (c, a) exactly at W for varpro; 0 or -1. */
+static int varpro_solve(NnObj *o, const double *W)
+{
+    const int N = o->N;
+    if (!o->shared)
+        return rf_solve_at(o->in, W, N, &o->c, o->a);
+    double s;
+    if (o->pop) {
+        /* R(s P) = R(0) + s <G0, P> + s^2 h with P = W^T W (the risk is quadratic in M). */
+        nn_form_M(o->w, o->ones, W, o->w->M);
+        double rp = data_pop_risk_copt(o->in->target, o->w->M, NULL, NULL);
+        double g1 = la_dot((size_t)o->d * o->d, o->G0, o->w->M);
+        double h = rp - o->R0 - g1;
+        if (!(h > 0))
+            return -1;
+        s = -g1 / (2 * h);
+    } else {
+        nn_predict(o->w, o->X, o->n, 0.0, o->ones, W, o->phi);
+        double mp = 0, my = 0, cov = 0, var = 0;
+        for (long j = 0; j < o->n; j++) {
+            mp += o->phi[j];
+            my += o->y[j];
+        }
+        mp /= (double)o->n;
+        my /= (double)o->n;
+        for (long j = 0; j < o->n; j++) {
+            cov += (o->phi[j] - mp) * (o->y[j] - my);
+            var += (o->phi[j] - mp) * (o->phi[j] - mp);
+        }
+        if (!(var > 0))
+            return -1;
+        s = cov / var;
+        o->c = my - fmax(s, 0.0) * mp;
+    }
+    s = fmax(s, 0.0);
+    for (int i = 0; i < N; i++)
+        o->a[i] = s;
+    return 0;
+}
+
+/* Sets o->a (and o->c where theta or the varpro solve defines it); 0 or -1. */
+static int obj_unpack(NnObj *o, const double *th)
+{
+    if (o->varpro) {
+        if (varpro_solve(o, th + o->off_W) != 0) {
+            o->solve_failed = 1;
+            return -1;
+        }
+        return 0;
+    }
+    if (o->has_c)
+        o->c = th[0];
+    if (o->shared) {
+        double s = exp(th[o->off_a]);
+        for (int i = 0; i < o->N; i++)
+            o->a[i] = s;
+    } else {
+        memcpy(o->a, th + o->off_a, sizeof(double) * (size_t)o->N);
+    }
+    return 0;
+}
+
+/* The objective of every method (OptFunc). */
+static double obj_eval(void *ctx, const double *th, double *g)
+{
+    NnObj *o = ctx;
+    const double *W = th + o->off_W;
+    if (obj_unpack(o, th) != 0)
+        return NAN;
+    double *gW = g ? g + o->off_W : NULL;
+    double *ga = g && !o->varpro ? o->ga : NULL;
+    double L, gc = 0;
+    if (o->pop)
+        L = nn_loss_pop(o->w, o->in->target, o->a, W, &o->c, ga, gW);
+    else
+        L = nn_loss_data(o->w, o->X, o->y, o->n, o->c, o->a, W, &gc, ga, gW);
+    if (g && !o->varpro) {
+        if (o->has_c)
+            g[0] = gc;
+        if (o->shared) {
+            double s = 0;
+            for (int i = 0; i < o->N; i++)
+                s += o->ga[i];
+            g[o->off_a] = s * o->a[0]; /* d/d theta_s with a_i = exp(theta_s) */
+        } else {
+            memcpy(g + o->off_a, o->ga, sizeof(double) * (size_t)o->N);
+        }
+    }
+    return L;
+}
+
+/* Test risk of the model at theta (sets o->c, o->a). */
+static double test_risk(NnObj *o, const double *th)
+{
+    const FitInput *in = o->in;
+    const double *W = th + o->off_W;
+    if (obj_unpack(o, th) != 0)
+        return NAN;
+    if (o->pop) /* the optimal c */
+        nn_loss_pop(o->w, in->target, o->a, W, &o->c, NULL, NULL);
+    if (in->Xtest && in->ytest && in->n_test > 0)
+        return nn_loss_data(o->w, in->Xtest, in->ytest, in->n_test, o->c, o->a, W, NULL,
+                            NULL, NULL);
+    if (in->target) {
+        nn_form_M(o->w, o->a, W, o->Mt);
+        return data_pop_risk(in->target, o->c, o->Mt);
+    }
+    return NAN;
+}
+
+static void curve_record(NnObj *o, long iter, const double *th, double ftrain)
+{
+    if (o->next >= o->n_curve || o->steps[o->next] != iter)
+        return;
+    double ft = test_risk(o, th);
+    while (o->next < o->n_curve && o->steps[o->next] == iter) {
+        o->ctrain[o->next] = ftrain;
+        o->ctest[o->next] = ft;
+        o->next++;
+    }
+}
+
+static void curve_monitor(void *ctx, long iter, const double *th, double f)
+{
+    curve_record(ctx, iter, th, f);
+}
+
+/* Fills the points after an early stop: the final values (ok) or NaN (failed). */
+static void curve_finish(NnObj *o, const double *th, int ok)
+{
+    if (o->next >= o->n_curve)
+        return;
+    double ftrain = NAN, ftest = NAN;
+    if (ok) {
+        const double *X = o->X, *y = o->y;
+        long n = o->n;
+        if (o->in->n > 0) { /* sgd swaps in batches: the training loss is on the set */
+            o->X = o->in->X, o->y = o->in->y, o->n = o->in->n;
+        }
+        ftrain = o->pop || o->in->n > 0 ? obj_eval(o, th, NULL) : NAN;
+        o->X = X, o->y = y, o->n = n;
+        ftest = test_risk(o, th);
+    }
+    for (; o->next < o->n_curve; o->next++) {
+        o->ctrain[o->next] = ftrain;
+        o->ctest[o->next] = ftest;
+    }
+}
+
+/* ---- SGD ----------------------------------------------------------------------- */
+
+/* Loads the rows of step t into (Xb, yb): online from the stream, else a minibatch. */
+static int sgd_batch(NnObj *o, long t, long b, double *Xb, double *yb, double *u)
+{
+    const FitInput *in = o->in;
+    if (in->n < 0)
+        return data_sample(in->target, in->sgd_key, t * b, b, Xb, yb);
+    rng_uniform(in->sgd_key, (uint64_t)t, u, (size_t)b);
+    for (long k = 0; k < b; k++) {
+        long j = (long)(u[k] * (double)in->n);
+        if (j >= in->n)
+            j = in->n - 1;
+        memcpy(Xb + (size_t)k * o->d, in->X + (size_t)j * o->d, sizeof(double) * o->d);
+        yb[k] = in->y[j];
+    }
+    return 0;
+}
+
+/* nn_lr = auto for SGD: the Armijo step (constant 1/4) along the gradient at theta
+ * on a probe set of P rows — fresh stream samples [first, first + P) online, the
+ * first P training rows for finite n — found by doubling or halving from t0 (or
+ * from 1/|g| when t0 <= 0). NaN when the probe fails. */
+static double sgd_probe(NnObj *o, const double *th, double *g, double *tt, double *Xp,
+                        double *yp, long P, long first, double t0)
+{
+    const FitInput *in = o->in;
+    if (in->n < 0) {
+        if (data_sample(in->target, in->sgd_key, first, P, Xp, yp) != 0)
+            return NAN;
+        o->X = Xp, o->y = yp, o->n = P;
+    } else {
+        o->X = in->X, o->y = in->y, o->n = P < in->n ? P : in->n;
+    }
+    double f0 = obj_eval(o, th, g), gg = 0;
+    for (size_t i = 0; i < o->np; i++)
+        gg += g[i] * g[i];
+    if (!isfinite(f0) || !(gg > 0))
+        return NAN;
+    double t = t0 > 0 ? t0 : 1.0 / sqrt(gg), ok = 0;
+    for (int k = 0; k < 200; k++) {
+        for (size_t i = 0; i < o->np; i++)
+            tt[i] = th[i] - t * g[i];
+        double ft = obj_eval(o, tt, NULL);
+        if (ft <= f0 - 0.25 * t * gg) {
+            ok = t; /* accepted: try a longer step unless we already had to shrink */
+            if (k > 0 && t < t0)
+                break;
+            t *= 2;
+        } else {
+            if (ok > 0)
+                break;
+            t *= 0.5;
+        }
+        if (k > 0 && ok > 0 && t > 64 * (t0 > 0 ? t0 : ok))
+            break;
+    }
+    return ok > 0 ? ok : NAN;
+}
+
+static int sgd_run(NnObj *o, double *th, OptResult *r)
+{
+    const FitInput *in = o->in;
+    const JobSpec *job = in->job;
+    long b = job->nn_batch > 0 ? job->nn_batch : 1;
+    double *Xb = ls_malloc(sizeof(double) * (size_t)b * o->d), *yb = ls_malloc(sizeof(double) * b);
+    double *u = ls_malloc(sizeof(double) * b), *g = ls_malloc(sizeof(double) * o->np);
+    double *tt = ls_malloc(sizeof(double) * o->np);
+    int rc = 0;
+    memset(r, 0, sizeof *r);
+    r->why = OPT_BUDGET;
+    /* auto: re-probe every K steps on P fresh rows (stream indices after the training
+     * draws), lr = probe step / 10 — the curvature of the quartic loss changes by
+     * orders of magnitude between the start and the end of training. */
+    int autolr = !(job->nn_lr > 0);
+    long P = 10 * b < 1000 ? 1000 : 10 * b;
+    long K = job->nn_steps / 20;
+    K = K < 50 ? 50 : K > 1000 ? 1000 : K;
+    double *Xp = autolr ? ls_malloc(sizeof(double) * (size_t)P * o->d) : NULL;
+    double *yp = autolr ? ls_malloc(sizeof(double) * (size_t)P) : NULL;
+    double lr0 = job->nn_lr, tprobe = 0;
+    for (long t = 0; t < job->nn_steps; t++) {
+        if (in->stop && *in->stop) {
+            r->why = OPT_SIGNAL;
+            rc = -1;
+            break;
+        }
+        if (autolr && t % K == 0) {
+            tprobe = sgd_probe(o, th, g, tt, Xp, yp, P, job->nn_steps * b + (t / K) * P, tprobe);
+            if (!(tprobe > 0)) {
+                r->why = OPT_NONFINITE;
+                rc = -1;
+                break;
+            }
+            lr0 = tprobe / 10;
+        }
+        double lr = lr0;
+        for (int k = 0; k < job->n_drops; k++)
+            if (t >= job->drop_step[k])
+                lr *= job->drop_factor[k];
+        if (sgd_batch(o, t, b, Xb, yb, u) != 0) {
+            r->why = OPT_NONFINITE;
+            rc = -1;
+            break;
+        }
+        o->X = Xb, o->y = yb, o->n = b;
+        double f = obj_eval(o, th, g);
+        r->evals++;
+        if (!isfinite(f)) {
+            r->why = OPT_NONFINITE;
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < o->np; i++)
+            th[i] -= lr * g[i];
+        r->iterations = t + 1;
+        o->batch_sum += f;
+        o->batch_count++;
+        if (o->next < o->n_curve && o->steps[o->next] == t + 1) {
+            double ftrain;
+            if (in->n > 0) {
+                o->X = in->X, o->y = in->y, o->n = in->n;
+                ftrain = obj_eval(o, th, NULL);
+            } else {
+                ftrain = o->batch_sum / (double)o->batch_count;
+            }
+            o->batch_sum = 0;
+            o->batch_count = 0;
+            curve_record(o, t + 1, th, ftrain);
+        }
+        r->f = f;
+    }
+    double gg = 0;
+    for (size_t i = 0; i < o->np; i++)
+        gg += g[i] * g[i];
+    r->gnorm = sqrt(gg);
+    for (size_t i = 0; i < o->np; i++)
+        if (!isfinite(th[i])) {
+            r->why = OPT_NONFINITE;
+            rc = -1;
+            break;
+        }
+    free(Xp);
+    free(yp);
+    free(Xb);
+    free(yb);
+    free(u);
+    free(g);
+    free(tt);
+    return rc;
+}
+
+/* ---- the fit -------------------------------------------------------------------- */
+
+static int fail(FitOutput *out, int cause, int stop)
+{
+    out->cause = cause;
+    out->stop = stop;
+    return -1;
+}
+
+static int nn_fit(const FitInput *in, FitOutput *out)
+{
+    const JobSpec *job = in->job;
+    const int d = in->d, N = in->N, method = in->nn_method;
+    out->iterations = 0;
+    out->residual = NAN;
+    out->cause = CAUSE_NONE;
+    out->stop = STOP_FAILED;
+    if (d <= 0 || N <= 0 || !job || !in->W0 || !in->a0)
+        return fail(out, CAUSE_INVALID, STOP_FAILED);
+    int pop = in->n < 0;
+    if (method == NN_METHOD_GD && pop)
+        return fail(out, CAUSE_INVALID, STOP_FAILED);
+    if (method == NN_METHOD_POPULATION && !pop)
+        return fail(out, CAUSE_INVALID, STOP_FAILED);
+    if (method != NN_METHOD_GD && method != NN_METHOD_SGD && method != NN_METHOD_POPULATION &&
+        method != NN_METHOD_VARPRO)
+        return fail(out, CAUSE_INVALID, STOP_FAILED);
+    if ((pop && !in->target) || (!pop && (!in->X || !in->y || in->n == 0)))
+        return fail(out, CAUSE_INVALID, STOP_FAILED);
+    int shared = job->nn_a_init == NN_A_SHARED;
+    if (shared && !(in->a0[0] > 0))
+        return fail(out, CAUSE_INVALID, STOP_FAILED);
+
+    NnObj o = {0};
+    o.in = in;
+    o.d = d, o.N = N;
+    o.w = nn_work_create(d, N);
+    o.sgd = method == NN_METHOD_SGD;
+    o.pop = pop && !o.sgd;
+    o.varpro = method == NN_METHOD_VARPRO;
+    o.shared = shared;
+    o.has_c = !o.pop && !o.varpro;
+    o.off_a = o.has_c ? 1 : 0;
+    o.off_W = o.off_a + (o.varpro ? 0 : (shared ? 1 : (size_t)N));
+    o.np = o.off_W + (size_t)N * d;
+    o.X = in->X, o.y = in->y, o.n = in->n;
+    o.a = ls_calloc((size_t)N, sizeof(double));
+    o.ga = ls_calloc((size_t)N, sizeof(double));
+    o.ones = ls_malloc(sizeof(double) * N);
+    for (int i = 0; i < N; i++)
+        o.ones[i] = 1.0;
+    o.Mt = ls_malloc(sizeof(double) * (size_t)d * d);
+    if (o.varpro && shared && o.pop) {
+        memset(o.Mt, 0, sizeof(double) * (size_t)d * d);
+        o.G0 = ls_malloc(sizeof(double) * (size_t)d * d);
+        o.R0 = data_pop_risk_copt(in->target, o.Mt, NULL, o.G0);
+    }
+    if (o.varpro && shared && !o.pop)
+        o.phi = ls_malloc(sizeof(double) * (size_t)in->n);
+    long *steps = NULL;
+    if (out->n_curve > 0 && out->curve_train && out->curve_test) {
+        steps = ls_malloc(sizeof(long) * out->n_curve);
+        nn_curve_steps(job->nn_steps, out->n_curve, steps);
+        if (out->curve_steps)
+            memcpy(out->curve_steps, steps, sizeof(long) * out->n_curve);
+        o.steps = steps;
+        o.n_curve = out->n_curve;
+        o.ctrain = out->curve_train;
+        o.ctest = out->curve_test;
+    }
+
+    double *th = ls_malloc(sizeof(double) * o.np);
+    if (o.has_c)
+        th[0] = 0.0;
+    if (!o.varpro) {
+        if (shared)
+            th[o.off_a] = log(in->a0[0]);
+        else
+            memcpy(th + o.off_a, in->a0, sizeof(double) * N);
+    }
+    memcpy(th + o.off_W, in->W0, sizeof(double) * (size_t)N * d);
+
+    OptResult r;
+    int rc;
+    if (o.sgd) {
+        rc = sgd_run(&o, th, &r);
+    } else {
+        OptOptions opt = {0};
+        opt.max_iter = job->nn_steps;
+        opt.tol = job->nn_tol;
+        opt.floor = 1e-14; /* the objective is numerically zero (interpolation, N >= rank) */
+        opt.lr = o.varpro ? 0 : job->nn_lr;
+        opt.n_drops = job->n_drops;
+        opt.drop_step = job->drop_step;
+        opt.drop_factor = job->drop_factor;
+        opt.stop = in->stop;
+        opt.monitor = o.n_curve > 0 ? curve_monitor : NULL;
+        opt.monitor_ctx = &o;
+        int lbfgs = o.varpro || (job->nn_lr <= 0 && in->nn_optimizer == NN_OPT_LBFGS);
+        rc = lbfgs ? opt_lbfgs(obj_eval, &o, o.np, th, &opt, &r)
+                   : opt_gd(obj_eval, &o, o.np, th, &opt, &r);
+    }
+
+    out->iterations = r.iterations;
+    out->residual = r.gnorm;
+    switch (r.why) {
+    case OPT_TOL: out->stop = STOP_TOL; break;
+    case OPT_BUDGET: out->stop = STOP_BUDGET; break;
+    case OPT_SIGNAL: out->stop = STOP_SIGNAL; out->cause = CAUSE_STOPPED; break;
+    default:
+        out->stop = STOP_FAILED;
+        out->cause = o.solve_failed ? CAUSE_SOLVER : CAUSE_NONFINITE;
+        break;
+    }
+    /* The model at the final theta: (c, a) as the objective defines them. */
+    o.X = in->X, o.y = in->y, o.n = in->n;
+    if (rc == 0) {
+        double f = obj_eval(&o, th, NULL);
+        nn_form_M(o.w, o.a, th + o.off_W, out->M);
+        out->c = o.c;
+        int finite = isfinite(f) && isfinite(o.c);
+        for (size_t k = 0; finite && k < (size_t)d * d; k++)
+            finite = isfinite(out->M[k]);
+        if (!finite) {
+            rc = -1;
+            out->stop = STOP_FAILED;
+            out->cause = o.solve_failed ? CAUSE_SOLVER : CAUSE_NONFINITE;
+        }
+    }
+    if (o.n_curve > 0)
+        curve_finish(&o, th, rc == 0);
+
+    free(th);
+    free(steps);
+    free(o.a);
+    free(o.ga);
+    free(o.ones);
+    free(o.Mt);
+    free(o.G0);
+    free(o.phi);
+    nn_work_free(o.w);
+    return rc;
+}
+
+const Regime regime_nn = {"nn", nn_fit};

@@ -1,0 +1,685 @@
+/* regime_nt: neural tangent regime, exact least squares over the NT class
+ * {M symmetric : P_perp M P_perp = 0} plus a free offset c (SPEC §1).
+ *
+ * Coordinates. Q = [Q1 Q2] (la_qr_full of W0^T) is an orthonormal basis of R^d with Q1
+ * (d x Nq, Nq = min(N, d)) spanning the row space of W0 and Q2 (d x k, k = d - Nq) its
+ * complement. With u = Q1^T x, v = Q2^T x the class is
+ *     f(x) = c + u^T A u + 2 u^T C v,   A symmetric Nq x Nq, C Nq x k,
+ * i.e. Q^T M Q = [[A, C], [C^T, 0]]; p = Nq(Nq+1)/2 + Nq k = N d - N(N-1)/2 independent
+ * parameters (N >= d: all symmetric M, p = d(d+1)/2). The parameter inner product is
+ * <A, A'> + 2 <C, C'> = <M, M'>_F, so "norm" below is ||M||_F, independent of the basis.
+ *
+ * Objective (finite n): (1/n) sum_j (f(x_j) - y_j)^2 + lambda ||M||_F^2, lambda = job
+ * ridge, c never penalised. lambda = 0: the minimum-||M||_F least-squares solution (the
+ * lambda -> 0+ limit; for n >= p with a full-rank design it is the unique minimiser).
+ * Solvers (all exact up to rounding except CG, which stops at a relative normal-equation
+ * residual NT_CG_TOL and records it):
+ *   explicit  n p <= NT_EXPLICIT: the centred design (n x p, svec features) by dgelsd;
+ *   normal    n >= p, p <= NT_DENSE_P: normal equations accumulated in row blocks, Cholesky
+ *             (pseudo-inverse when singular at lambda = 0);
+ *   kernel    n < p, n <= NT_KERNEL_N: K(x, x') = (u.u')^2 + 2 (u.u')(v.v') (n x n), the
+ *             bordered system [K + n lambda I, 1; 1^T, 0] [alpha; c] = [y; 0] by Cholesky,
+ *             then (A, C) = sum_j alpha_j (u_j u_j^T, u_j v_j^T);
+ *   cg        otherwise: conjugate gradients on the normal equations with structured
+ *             products (each O(n Nq d) through BLAS-3), started at 0 (so lambda = 0 gives
+ *             the minimum-norm solution), at most NT_CG_MAXIT iterations.
+ * out->residual is always the relative normal-equation residual
+ * ||F*(F theta - y_c)/n + lambda theta|| / ||F* y_c / n|| of the returned solution.
+ * Memory: X Q (n x d) besides the caller's X, plus the solver's arrays (p^2, n^2 or n p
+ * doubles as above, never a dense n x (N d) matrix beyond NT_EXPLICIT).
+ *
+ * Population (n = -1): quadratic M = 2/(2 + lambda) (B - P_perp B P_perp) in closed form;
+ * mixture: (H + g g^T/4 + lambda) theta = g/2 over the class (SPEC §3), i.e. in Q
+ * coordinates the operator X -> P(2X + 2 delta^2 U'U'^T X U'U'^T) + g <g, X>/4 +
+ * lambda X with U' = Q^T U and P zeroing the lower-right k x k block, solved by CG
+ * (its spectrum lies in [2 + lambda, 2 + 2 delta^2 + |g|^2/4 + lambda]). c optimal. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linalg.h"
+#include "regime.h"
+#include "task.h"
+
+#define NT_EXPLICIT (1L << 21)   /* n * p for the explicit dgelsd path */
+#define NT_DENSE_P 2000          /* largest p for the normal equations */
+#define NT_KERNEL_N 3000         /* largest n for the kernel form */
+#define NT_CHUNK 1024            /* rows per block for the normal equations */
+#define NT_CG_TOL 1e-10          /* relative normal-equation residual of the CG solver */
+#define NT_CG_MAXIT 3000
+#define NT_POP_TOL 1e-14         /* population mixture CG */
+#define NT_RCOND 1e-12
+
+enum { NT_SOLVER_EXPLICIT, NT_SOLVER_NORMAL, NT_SOLVER_KERNEL, NT_SOLVER_CG };
+static const char *const nt_solver_names[] = {"explicit", "normal", "kernel", "cg"};
+static int nt_last_solver = -1;
+static int nt_forced = -1;
+
+int nt_force_solver(const char *name)
+{
+    nt_forced = -1;
+    if (!name || strcmp(name, "auto") == 0)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, nt_solver_names[i]) == 0) {
+            nt_forced = i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *nt_solver_name(void)
+{
+    return nt_last_solver >= 0 ? nt_solver_names[nt_last_solver] : "closed-form";
+}
+
+/* Orthonormal basis Q (d x d) with the first Nq = min(N, d) columns spanning rows of W0. */
+static int nt_basis(int d, int N, const double *W0, double *Q, int *Nq)
+{
+    if (N >= d) {
+        memset(Q, 0, sizeof(double) * (size_t)d * d);
+        for (int i = 0; i < d; i++)
+            Q[(size_t)i * d + i] = 1.0;
+        *Nq = d;
+        return 0;
+    }
+    double *Wt = malloc(sizeof(double) * (size_t)d * (N > 0 ? N : 1));
+    if (!Wt)
+        return -1;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < d; k++)
+            Wt[(size_t)k * N + i] = W0[(size_t)i * d + k];
+    int rc = la_qr_full(d, N, Wt, Q);
+    free(Wt);
+    *Nq = N;
+    return rc;
+}
+
+/* M = Q [[A, C], [C^T, 0]] Q^T, theta = (A: Nq x Nq, then C: Nq x k). */
+static int nt_form_M(int d, int Nq, const double *Q, const double *theta, double *M)
+{
+    int k = d - Nq;
+    double *Mq = calloc((size_t)d * d, sizeof(double));
+    double *T = malloc(sizeof(double) * (size_t)d * d);
+    if (!Mq || !T) {
+        free(Mq);
+        free(T);
+        return -1;
+    }
+    const double *A = theta, *C = theta + (size_t)Nq * Nq;
+    for (int i = 0; i < Nq; i++) {
+        for (int j = 0; j < Nq; j++)
+            Mq[(size_t)i * d + j] = A[(size_t)i * Nq + j];
+        for (int j = 0; j < k; j++)
+            Mq[(size_t)i * d + Nq + j] = Mq[(size_t)(Nq + j) * d + i] = C[(size_t)i * k + j];
+    }
+    la_gemm('N', 'N', d, d, d, 1.0, Q, d, Mq, d, 0.0, T, d);
+    la_gemm('N', 'T', d, d, d, 1.0, T, d, Q, d, 0.0, M, d);
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < i; j++) {
+            double v = 0.5 * (M[(size_t)i * d + j] + M[(size_t)j * d + i]);
+            M[(size_t)i * d + j] = M[(size_t)j * d + i] = v;
+        }
+    free(Mq);
+    free(T);
+    return 0;
+}
+
+/* ---- finite n: structured operator on theta = (A, C) ---- */
+typedef struct {
+    long n;
+    int d, Nq, k;
+    const double *UV;  /* n x d = X Q: u in columns [0, Nq), v in [Nq, d) */
+    double *T;         /* n x Nq scratch */
+    double lambda;
+} NtOp;
+
+static size_t nt_plen(const NtOp *op) { return (size_t)op->Nq * op->d; }
+
+static double nt_dot(const NtOp *op, const double *x, const double *y)
+{
+    size_t na = (size_t)op->Nq * op->Nq, nc = (size_t)op->Nq * op->k;
+    return la_dot(na, x, y) + 2.0 * la_dot(nc, x + na, y + na);
+}
+
+/* f = F theta (n), centred when centre != 0 */
+static void nt_forward(const NtOp *op, const double *theta, double *f, int centre)
+{
+    int Nq = op->Nq, k = op->k, d = op->d;
+    long n = op->n;
+    const double *A = theta, *C = theta + (size_t)Nq * Nq;
+    la_gemm('N', 'N', (int)n, Nq, Nq, 1.0, op->UV, d, A, Nq, 0.0, op->T, Nq);
+    if (k > 0)
+        la_gemm('N', 'T', (int)n, Nq, k, 2.0, op->UV + Nq, d, C, k, 1.0, op->T, Nq);
+    double mean = 0;
+    for (long j = 0; j < n; j++) {
+        const double *u = op->UV + (size_t)j * d, *t = op->T + (size_t)j * Nq;
+        double s = 0;
+        for (int i = 0; i < Nq; i++)
+            s += u[i] * t[i];
+        f[j] = s;
+        mean += s;
+    }
+    la_flops_add(2.0 * n * Nq);
+    if (centre) {
+        mean /= (double)n;
+        for (long j = 0; j < n; j++)
+            f[j] -= mean;
+    }
+}
+
+/* theta = scale * F*(r - mean r) (centred adjoint) */
+static void nt_adjoint(const NtOp *op, const double *r, double scale, double *theta)
+{
+    int Nq = op->Nq, k = op->k, d = op->d;
+    long n = op->n;
+    double mean = 0;
+    for (long j = 0; j < n; j++)
+        mean += r[j];
+    mean /= (double)n;
+    for (long j = 0; j < n; j++) {
+        const double *u = op->UV + (size_t)j * d;
+        double rj = (r[j] - mean) * scale;
+        double *t = op->T + (size_t)j * Nq;
+        for (int i = 0; i < Nq; i++)
+            t[i] = rj * u[i];
+    }
+    la_gemm('T', 'N', Nq, Nq, (int)n, 1.0, op->T, Nq, op->UV, d, 0.0, theta, Nq);
+    if (k > 0)
+        la_gemm('T', 'N', Nq, k, (int)n, 1.0, op->T, Nq, op->UV + Nq, d, 0.0,
+                theta + (size_t)Nq * Nq, k);
+    /* exact symmetry of A */
+    for (int i = 0; i < Nq; i++)
+        for (int j = 0; j < i; j++) {
+            double v = 0.5 * (theta[(size_t)i * Nq + j] + theta[(size_t)j * Nq + i]);
+            theta[(size_t)i * Nq + j] = theta[(size_t)j * Nq + i] = v;
+        }
+}
+
+/* out = (F_c^* F_c / n + lambda) theta, f: n scratch */
+static void nt_normal_apply(const NtOp *op, const double *theta, double *out, double *f)
+{
+    nt_forward(op, theta, f, 1);
+    nt_adjoint(op, f, 1.0 / (double)op->n, out);
+    la_axpy(nt_plen(op), op->lambda, theta, out);
+}
+
+/* Relative residual of the normal equations; rhs = F_c^* y / n. */
+static double nt_resid(const NtOp *op, const double *theta, const double *rhs, double *f)
+{
+    size_t P = nt_plen(op);
+    double *r = malloc(sizeof(double) * P);
+    if (!r)
+        return NAN;
+    nt_normal_apply(op, theta, r, f);
+    la_axpy(P, -1.0, rhs, r);
+    double nb = sqrt(nt_dot(op, rhs, rhs));
+    double res = nb > 0 ? sqrt(nt_dot(op, r, r)) / nb : 0.0;
+    free(r);
+    return res;
+}
+
+/* CG on the normal equations from theta = 0. Returns iterations, -1 on stop signal. */
+static long nt_cg(const NtOp *op, const double *rhs, double *theta, double *f,
+                  const volatile sig_atomic_t *stop, int *converged)
+{
+    size_t P = nt_plen(op);
+    double *r = malloc(sizeof(double) * P), *p = malloc(sizeof(double) * P);
+    double *q = malloc(sizeof(double) * P);
+    long it = 0;
+    *converged = 0;
+    if (!r || !p || !q) {
+        it = -2;
+        goto out;
+    }
+    memset(theta, 0, sizeof(double) * P);
+    memcpy(r, rhs, sizeof(double) * P);
+    memcpy(p, rhs, sizeof(double) * P);
+    double rr = nt_dot(op, r, r), nb = sqrt(rr);
+    if (nb == 0) {
+        *converged = 1;
+        goto out;
+    }
+    for (it = 0; it < NT_CG_MAXIT; it++) {
+        if (sqrt(rr) <= NT_CG_TOL * nb) {
+            *converged = 1;
+            break;
+        }
+        if (stop && *stop) {
+            it = -1;
+            goto out;
+        }
+        nt_normal_apply(op, p, q, f);
+        double pq = nt_dot(op, p, q);
+        if (!(pq > 0))
+            break;
+        double alpha = rr / pq;
+        la_axpy(P, alpha, p, theta);
+        la_axpy(P, -alpha, q, r);
+        double rr2 = nt_dot(op, r, r);
+        double beta = rr2 / rr;
+        rr = rr2;
+        for (size_t i = 0; i < P; i++)
+            p[i] = r[i] + beta * p[i];
+    }
+out:
+    free(r);
+    free(p);
+    free(q);
+    return it;
+}
+
+/* svec features of the rows of UV: column order A_ii / sqrt2 A_ij (i < j) by rows i,
+ * then sqrt2 C_il; writes m x p into Phi (row stride p) minus shift on the A_ii columns. */
+static void nt_features(int m, int d, int Nq, const double *UV, double shift, double *Phi)
+{
+    int k = d - Nq;
+    size_t p = (size_t)Nq * (Nq + 1) / 2 + (size_t)Nq * k;
+    const double r2 = sqrt(2.0);
+    for (int j = 0; j < m; j++) {
+        const double *u = UV + (size_t)j * d, *v = u + Nq;
+        double *ph = Phi + (size_t)j * p;
+        size_t c = 0;
+        for (int i = 0; i < Nq; i++) {
+            ph[c++] = u[i] * u[i] - shift;
+            for (int l = i + 1; l < Nq; l++)
+                ph[c++] = r2 * u[i] * u[l];
+        }
+        for (int i = 0; i < Nq; i++)
+            for (int l = 0; l < k; l++)
+                ph[c++] = r2 * u[i] * v[l];
+    }
+}
+
+/* svec vector (same order) -> theta = (A full symmetric, C). */
+static void nt_unsvec(int d, int Nq, const double *x, double *theta)
+{
+    int k = d - Nq;
+    double *A = theta, *C = theta + (size_t)Nq * Nq;
+    const double r2 = sqrt(2.0);
+    size_t c = 0;
+    for (int i = 0; i < Nq; i++) {
+        A[(size_t)i * Nq + i] = x[c++];
+        for (int l = i + 1; l < Nq; l++) {
+            A[(size_t)i * Nq + l] = A[(size_t)l * Nq + i] = x[c++] / r2;
+        }
+    }
+    for (int i = 0; i < Nq; i++)
+        for (int l = 0; l < k; l++)
+            C[(size_t)i * k + l] = x[c++] / r2;
+}
+
+static int nt_explicit(const NtOp *op, const double *y, double ybar, double *theta)
+{
+    long n = op->n;
+    size_t p = (size_t)op->Nq * (op->Nq + 1) / 2 + (size_t)op->Nq * op->k;
+    double *Phi = malloc(sizeof(double) * (size_t)n * p);
+    double *yc = malloc(sizeof(double) * (size_t)n);
+    double *mean = calloc(p, sizeof(double));
+    double *x = malloc(sizeof(double) * p);
+    int rc = -1;
+    if (!Phi || !yc || !mean || !x)
+        goto out;
+    nt_features((int)n, op->d, op->Nq, op->UV, 0.0, Phi);
+    for (long j = 0; j < n; j++)
+        for (size_t c = 0; c < p; c++)
+            mean[c] += Phi[(size_t)j * p + c];
+    double sn = 1.0 / sqrt((double)n);
+    for (long j = 0; j < n; j++) {
+        for (size_t c = 0; c < p; c++)
+            Phi[(size_t)j * p + c] = (Phi[(size_t)j * p + c] - mean[c] / (double)n) * sn;
+        yc[j] = (y[j] - ybar) * sn;
+    }
+    if (la_ridge_lsq((int)n, (int)p, Phi, yc, op->lambda, x) != 0)
+        goto out;
+    nt_unsvec(op->d, op->Nq, x, theta);
+    rc = 0;
+out:
+    free(Phi);
+    free(yc);
+    free(mean);
+    free(x);
+    return rc;
+}
+
+static int nt_normal(const NtOp *op, const double *y, double ybar, double *theta)
+{
+    long n = op->n;
+    int p = op->Nq * (op->Nq + 1) / 2 + op->Nq * op->k;
+    long chunk = n < NT_CHUNK ? n : NT_CHUNK;
+    double *G = calloc((size_t)p * p, sizeof(double));
+    double *Phi = malloc(sizeof(double) * (size_t)chunk * p);
+    double *mean = calloc((size_t)p, sizeof(double));
+    double *rhs = calloc((size_t)p, sizeof(double));
+    double *x = malloc(sizeof(double) * (size_t)p);
+    int rc = -1;
+    if (!G || !Phi || !mean || !rhs || !x)
+        goto out;
+    for (long j0 = 0; j0 < n; j0 += NT_CHUNK) {
+        int m = (int)(n - j0 < NT_CHUNK ? n - j0 : NT_CHUNK);
+        /* u_i^2 shifted by 1 (its mean under N(0, I)) against cancellation */
+        nt_features(m, op->d, op->Nq, op->UV + (size_t)j0 * op->d, 1.0, Phi);
+        la_syrk('T', p, m, 1.0, Phi, p, 1.0, G, p);
+        for (int j = 0; j < m; j++) {
+            double yj = y[j0 + j] - ybar;
+            const double *ph = Phi + (size_t)j * p;
+            for (int c = 0; c < p; c++) {
+                mean[c] += ph[c];
+                rhs[c] += ph[c] * yj;
+            }
+        }
+    }
+    for (int c = 0; c < p; c++) {
+        mean[c] /= (double)n;
+        rhs[c] /= (double)n;
+    }
+    for (int a = 0; a < p; a++)
+        for (int b = 0; b < p; b++)
+            G[(size_t)a * p + b] = G[(size_t)a * p + b] / (double)n - mean[a] * mean[b];
+    if (la_sym_ridge_solve(p, G, rhs, op->lambda, NT_RCOND, x) != 0)
+        goto out;
+    nt_unsvec(op->d, op->Nq, x, theta);
+    rc = 0;
+out:
+    free(G);
+    free(Phi);
+    free(mean);
+    free(rhs);
+    free(x);
+    return rc;
+}
+
+static int nt_kernel(const NtOp *op, const double *y, double *theta)
+{
+    long n = op->n;
+    int Nq = op->Nq, d = op->d;
+    double *K = malloc(sizeof(double) * (size_t)n * n);
+    double *S = malloc(sizeof(double) * (size_t)n * n);
+    double *rhs = malloc(sizeof(double) * (size_t)n * 2);
+    int rc = -1;
+    if (!K || !S || !rhs)
+        goto out;
+    la_syrk('N', (int)n, Nq, 1.0, op->UV, d, 0.0, K, (int)n); /* u.u' */
+    la_syrk('N', (int)n, d, 1.0, op->UV, d, 0.0, S, (int)n);  /* x.x' = u.u' + v.v' */
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        K[i] = K[i] * (2.0 * S[i] - K[i]); /* (u.u')^2 + 2 (u.u')(v.v') */
+    for (long j = 0; j < n; j++) {
+        K[(size_t)j * n + j] += (double)n * op->lambda;
+        rhs[2 * j] = y[j];
+        rhs[2 * j + 1] = 1.0;
+    }
+    if (la_posv((int)n, 2, K, (int)n, rhs, 2) != 0)
+        goto out;
+    double s1 = 0, s2 = 0;
+    for (long j = 0; j < n; j++) {
+        s1 += rhs[2 * j];
+        s2 += rhs[2 * j + 1];
+    }
+    double c = s1 / s2;
+    for (long j = 0; j < n; j++)
+        S[j] = rhs[2 * j] - c * rhs[2 * j + 1]; /* alpha, sums to 0 */
+    nt_adjoint(op, S, 1.0, theta); /* centring is a no-op: sum alpha = 0 */
+    rc = 0;
+out:
+    free(K);
+    free(S);
+    free(rhs);
+    return rc;
+}
+
+static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out,
+                     double *theta)
+{
+    int d = in->d, k = d - Nq;
+    long n = in->n;
+    NtOp op = {n, d, Nq, k, NULL, NULL, in->job->ridge};
+    double *UV = malloc(sizeof(double) * (size_t)n * d);
+    double *T = malloc(sizeof(double) * (size_t)n * (Nq > 0 ? Nq : 1));
+    double *f = malloc(sizeof(double) * (size_t)n);
+    double *rhs = malloc(sizeof(double) * nt_plen(&op));
+    int rc = -1;
+    if (!UV || !T || !f || !rhs) {
+        out->cause = CAUSE_NOMEM;
+        goto out;
+    }
+    op.UV = UV;
+    op.T = T;
+    la_gemm('N', 'N', (int)n, d, d, 1.0, in->X, d, Q, d, 0.0, UV, d);
+    double ybar = 0;
+    for (long j = 0; j < n; j++)
+        ybar += in->y[j];
+    ybar /= (double)n;
+    nt_adjoint(&op, in->y, 1.0 / (double)n, rhs); /* F_c^* y / n */
+    double p = (double)Nq * (Nq + 1) / 2 + (double)Nq * k;
+    int solver = NT_SOLVER_CG;
+    if ((double)n * p <= NT_EXPLICIT)
+        solver = NT_SOLVER_EXPLICIT;
+    else if (n >= p && p <= NT_DENSE_P)
+        solver = NT_SOLVER_NORMAL;
+    else if (n < p && n <= NT_KERNEL_N)
+        solver = NT_SOLVER_KERNEL;
+    if (nt_forced >= 0)
+        solver = nt_forced;
+    int ok = -1;
+    out->iterations = 0;
+    out->stop = STOP_EXACT;
+    if (solver == NT_SOLVER_EXPLICIT)
+        ok = nt_explicit(&op, in->y, ybar, theta);
+    else if (solver == NT_SOLVER_NORMAL)
+        ok = nt_normal(&op, in->y, ybar, theta);
+    else if (solver == NT_SOLVER_KERNEL)
+        ok = nt_kernel(&op, in->y, theta);
+    if (ok != 0) { /* CG, or the fallback when a direct solve failed */
+        solver = NT_SOLVER_CG;
+        int conv;
+        long it = nt_cg(&op, rhs, theta, f, in->stop, &conv);
+        if (it == -1) {
+            out->cause = CAUSE_STOPPED;
+            out->stop = STOP_SIGNAL;
+            goto out;
+        }
+        if (it < -1) {
+            out->cause = CAUSE_NOMEM;
+            goto out;
+        }
+        out->iterations = it;
+        out->stop = conv ? STOP_TOL : STOP_BUDGET;
+    }
+    nt_last_solver = solver;
+    out->residual = nt_resid(&op, theta, rhs, f);
+    /* c = mean(y - F theta) */
+    nt_forward(&op, theta, f, 0);
+    double c = 0;
+    for (long j = 0; j < n; j++)
+        c += in->y[j] - f[j];
+    out->c = c / (double)n;
+    rc = 0;
+out:
+    free(UV);
+    free(T);
+    free(f);
+    free(rhs);
+    return rc;
+}
+
+/* ---- population ---- */
+
+/* Mixture operator in Q coordinates (d x d symmetric, lower-right k x k block zero). */
+typedef struct {
+    int d, Nq, s;
+    const double *Up; /* d x s = Q^T U */
+    const double *g;  /* d x d */
+    double delta, lambda;
+    double *W1, *W2;  /* scratch d x s, s x s */
+} NtPopOp;
+
+static void nt_pop_project(int d, int Nq, double *X)
+{
+    for (int i = Nq; i < d; i++)
+        for (int j = Nq; j < d; j++)
+            X[(size_t)i * d + j] = 0.0;
+}
+
+static void nt_pop_apply(const NtPopOp *op, const double *X, double *out)
+{
+    int d = op->d, s = op->s;
+    size_t dd = (size_t)d * d;
+    la_gemm('N', 'N', d, s, d, 1.0, X, d, op->Up, s, 0.0, op->W1, s);       /* X U' */
+    la_gemm('T', 'N', s, s, d, 1.0, op->Up, s, op->W1, s, 0.0, op->W2, s); /* U'^T X U' */
+    la_gemm('N', 'N', d, s, s, 1.0, op->Up, s, op->W2, s, 0.0, op->W1, s); /* U' K */
+    la_gemm('N', 'T', d, d, s, 2.0 * op->delta * op->delta, op->W1, s, op->Up, s, 0.0, out, d);
+    la_axpy(dd, 2.0 + op->lambda, X, out);
+    nt_pop_project(d, op->Nq, out);
+    la_axpy(dd, 0.25 * la_dot(dd, op->g, X), op->g, out);
+}
+
+int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
+                 long *iterations, double *residual)
+{
+    const Target *t = in->target;
+    int d = in->d, Nq;
+    size_t dd = (size_t)d * d;
+    double lambda = in->job->ridge;
+    double *Q = malloc(sizeof(double) * dd);
+    double *buf = NULL;
+    int rc = -1;
+    long it = 0;
+    double res = 0;
+    if (!Q || nt_basis(d, N > 0 ? N : 0, W0, Q, &Nq) != 0)
+        goto out;
+    int k = d - Nq;
+    if (t->model == MODEL_QUADRATIC) {
+        /* M = 2/(2 + lambda) (B - Q2 (Q2^T B Q2) Q2^T) */
+        buf = malloc(sizeof(double) * (dd + (size_t)k * k + 1));
+        if (!buf)
+            goto out;
+        double *BQ2 = buf, *K = buf + dd;
+        memcpy(M, t->B, sizeof(double) * dd);
+        if (k > 0) {
+            la_gemm('N', 'N', d, k, d, 1.0, t->B, d, Q + Nq, d, 0.0, BQ2, k);
+            la_gemm('T', 'N', k, k, d, 1.0, Q + Nq, d, BQ2, k, 0.0, K, k);
+            la_gemm('N', 'N', d, k, k, 1.0, Q + Nq, d, K, k, 0.0, BQ2, k);
+            la_gemm('N', 'T', d, d, k, -1.0, BQ2, k, Q + Nq, d, 1.0, M, d);
+        }
+        la_scal(dd, 2.0 / (2.0 + lambda), M);
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < i; j++) {
+                double v = 0.5 * (M[(size_t)i * d + j] + M[(size_t)j * d + i]);
+                M[(size_t)i * d + j] = M[(size_t)j * d + i] = v;
+            }
+    } else {
+        int s = t->s;
+        buf = malloc(sizeof(double) * (6 * dd + 2 * (size_t)d * s + (size_t)s * s));
+        if (!buf)
+            goto out;
+        double *g = buf, *X = g + dd, *r = X + dd, *p = r + dd, *q = p + dd, *Mq = q + dd;
+        double *Up = Mq + dd, *W1 = Up + (size_t)d * s, *W2 = W1 + (size_t)d * s;
+        la_gemm('T', 'N', d, s, d, 1.0, Q, d, t->U, s, 0.0, Up, s);
+        la_gemm('N', 'T', d, d, s, 2.0 * t->delta, Up, s, Up, s, 0.0, g, d);
+        nt_pop_project(d, Nq, g);
+        NtPopOp op = {d, Nq, s, Up, g, t->delta, lambda, W1, W2};
+        /* CG for op X = g/2 from X = 0 */
+        memset(X, 0, sizeof(double) * dd);
+        for (size_t i = 0; i < dd; i++)
+            r[i] = p[i] = 0.5 * g[i];
+        double rr = la_dot(dd, r, r), nb = sqrt(rr);
+        for (it = 0; it < 1000 && sqrt(rr) > NT_POP_TOL * nb; it++) {
+            nt_pop_apply(&op, p, q);
+            double alpha = rr / la_dot(dd, p, q);
+            la_axpy(dd, alpha, p, X);
+            la_axpy(dd, -alpha, q, r);
+            double rr2 = la_dot(dd, r, r);
+            for (size_t i = 0; i < dd; i++)
+                p[i] = r[i] + rr2 / rr * p[i];
+            rr = rr2;
+        }
+        nt_pop_apply(&op, X, q); /* true residual */
+        la_axpy(dd, -0.5, g, q);
+        res = nb > 0 ? la_nrm2(dd, q) / nb : 0.0;
+        /* M = Q X Q^T */
+        la_gemm('N', 'N', d, d, d, 1.0, Q, d, X, d, 0.0, Mq, d);
+        la_gemm('N', 'T', d, d, d, 1.0, Mq, d, Q, d, 0.0, M, d);
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < i; j++) {
+                double v = 0.5 * (M[(size_t)i * d + j] + M[(size_t)j * d + i]);
+                M[(size_t)i * d + j] = M[(size_t)j * d + i] = v;
+            }
+    }
+    data_pop_risk_copt(t, M, c, NULL);
+    rc = 0;
+out:
+    if (iterations)
+        *iterations = it;
+    if (residual)
+        *residual = res;
+    free(Q);
+    free(buf);
+    return rc;
+}
+
+static int nt_fit(const FitInput *in, FitOutput *out)
+{
+    int d = in->d, N = in->N, Nq = 0;
+    double *Q = NULL, *theta = NULL;
+    out->cause = CAUSE_NONE;
+    out->stop = STOP_EXACT;
+    out->iterations = 0;
+    out->residual = 0;
+    nt_last_solver = -1;
+    if (in->n < 0) {
+        if (nt_pop_solve(in, in->W0, N, &out->c, out->M, &out->iterations,
+                         &out->residual) != 0) {
+            out->cause = CAUSE_SOLVER;
+            goto fail;
+        }
+        goto check;
+    }
+    if (in->n == 0) {
+        out->cause = CAUSE_INVALID;
+        goto fail;
+    }
+    Q = malloc(sizeof(double) * (size_t)d * d);
+    if (!Q) {
+        out->cause = CAUSE_NOMEM;
+        goto fail;
+    }
+    if (nt_basis(d, N > 0 ? N : 0, in->W0, Q, &Nq) != 0) {
+        out->cause = CAUSE_SOLVER;
+        goto fail;
+    }
+    theta = calloc((size_t)(Nq > 0 ? Nq : 1) * d, sizeof(double));
+    if (!theta) {
+        out->cause = CAUSE_NOMEM;
+        goto fail;
+    }
+    if (nt_finite(in, Q, Nq, out, theta) != 0) {
+        if (out->cause == CAUSE_NONE)
+            out->cause = CAUSE_SOLVER;
+        goto fail;
+    }
+    if (nt_form_M(d, Nq, Q, theta, out->M) != 0) {
+        out->cause = CAUSE_NOMEM;
+        goto fail;
+    }
+check:
+    if (!isfinite(out->c)) {
+        out->cause = CAUSE_NONFINITE;
+        goto fail;
+    }
+    for (size_t i = 0; i < (size_t)d * d; i++)
+        if (!isfinite(out->M[i])) {
+            out->cause = CAUSE_NONFINITE;
+            goto fail;
+        }
+    free(Q);
+    free(theta);
+    return 0;
+fail:
+    if (out->stop != STOP_SIGNAL)
+        out->stop = STOP_FAILED;
+    free(Q);
+    free(theta);
+    return -1;
+}
+
+const Regime regime_nt = {"nt", nt_fit};

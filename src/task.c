@@ -1,0 +1,275 @@
+/* task: see include/task.h.
+ *
+ * Random streams of one task (DESIGN §4; never change, results depend on them):
+ *   target    data_target_create: rng_key(seed, RNG_SITE_TARGET, model, d, replicate)
+ *   W0 row i  rng_key(seed, RNG_SITE_W0, d, replicate, 0), sub-stream i: d normals
+ *             scaled by 1/sqrt(d) (init = gaussian) or rng_sphere (init = sphere); so
+ *             the first N rows do not depend on N, nor on the model or the regime
+ *   a0_i      rng_key(seed, RNG_SITE_A0, d, replicate, 0), sub-stream i, one normal z:
+ *             normal a0 = z, positive a0 = |z|, shared a0 = 1/N for every neuron (the
+ *             shared scalar starts at 1 in the mean-field scale (1/N) sum_i)
+ *   train     rng_key(seed, RNG_SITE_TRAIN, model << 24 | d, (uint32_t)n, replicate),
+ *             sample j = sub-stream j (d < 2^24; n's low 32 bits)
+ *   test      rng_key(seed, RNG_SITE_TEST, model, d, replicate), test_samples rows
+ *   sgd       rng_key(seed, RNG_SITE_SGD, model, d, replicate) (FitInput.sgd_key)
+ * RF, NT and NN at the same (model, d, N, n, replicate) therefore see the same target,
+ * W0, a0, training and test sets.
+ * A one-entry cache keeps the last (target, test set) since a worker runs many tasks
+ * with the same (model, d, replicate); task_cache_clear frees it. */
+#include "task.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data.h"
+#include "linalg.h"
+#include "regime.h"
+#include "risk.h"
+#include "theory.h"
+
+static const char *const cause_names[] = {"none", "nonfinite", "solver", "nomem", "stopped",
+                                          "invalid"};
+static const char *const stop_names[] = {"exact", "tol", "budget", "signal", "failed"};
+
+const char *task_cause_name(int cause)
+{
+    return cause >= 0 && cause < CAUSE_COUNT ? cause_names[cause] : "?";
+}
+
+const char *task_stop_name(int stop)
+{
+    return stop >= 0 && stop <= STOP_FAILED ? stop_names[stop] : "?";
+}
+
+/* ---- cache of (target, test set) ---- */
+typedef struct {
+    int valid;
+    uint64_t seed;
+    int model, target, rank, s, d, replicate;
+    double noise, delta;
+    long n_test;
+    Target *t;
+    double *Xt, *yt;
+    double bayes;
+} TaskCache;
+
+static TaskCache cache;
+
+void task_cache_clear(void)
+{
+    data_target_free(cache.t);
+    free(cache.Xt);
+    free(cache.yt);
+    memset(&cache, 0, sizeof cache);
+}
+
+static int cache_get(const JobSpec *job, int model, int d, int replicate)
+{
+    long nt = job->test_samples > 0 ? job->test_samples : 0;
+    if (cache.valid && cache.seed == job->seed && cache.model == model &&
+        cache.target == job->target && cache.rank == job->rank &&
+        cache.s == job->mixture_rank && cache.d == d && cache.replicate == replicate &&
+        cache.noise == job->noise && cache.delta == job->mixture_delta && cache.n_test == nt)
+        return 0;
+    task_cache_clear();
+    cache.t = data_target_create(job, model, d, replicate);
+    if (!cache.t)
+        return -1;
+    if (nt > 0) {
+        cache.Xt = malloc(sizeof(double) * (size_t)nt * d);
+        cache.yt = malloc(sizeof(double) * (size_t)nt);
+        RngKey key = rng_key(job->seed, RNG_SITE_TEST, (uint32_t)model, (uint32_t)d,
+                             (uint32_t)replicate);
+        if (!cache.Xt || !cache.yt || data_sample(cache.t, key, 0, nt, cache.Xt, cache.yt)) {
+            task_cache_clear();
+            return -1;
+        }
+    }
+    cache.bayes = data_bayes_error(cache.t);
+    cache.seed = job->seed;
+    cache.model = model;
+    cache.target = job->target;
+    cache.rank = job->rank;
+    cache.s = job->mixture_rank;
+    cache.d = d;
+    cache.replicate = replicate;
+    cache.noise = job->noise;
+    cache.delta = job->mixture_delta;
+    cache.n_test = nt;
+    cache.valid = 1;
+    return 0;
+}
+
+void task_initial_weights(const JobSpec *job, int d, int N, int replicate, double *W0,
+                          double *a0)
+{
+    RngKey kw = rng_key(job->seed, RNG_SITE_W0, (uint32_t)d, (uint32_t)replicate, 0);
+    RngKey ka = rng_key(job->seed, RNG_SITE_A0, (uint32_t)d, (uint32_t)replicate, 0);
+    double sq = 1.0 / sqrt((double)d);
+    for (int i = 0; i < N; i++) {
+        double *w = W0 + (size_t)i * d;
+        if (job->init == INIT_SPHERE) {
+            rng_sphere(kw, (uint64_t)i, w, (size_t)d);
+        } else {
+            rng_normal(kw, (uint64_t)i, w, (size_t)d);
+            for (int k = 0; k < d; k++)
+                w[k] *= sq;
+        }
+        double z;
+        rng_normal(ka, (uint64_t)i, &z, 1);
+        a0[i] = job->nn_a_init == NN_A_POSITIVE ? fabs(z)
+                : job->nn_a_init == NN_A_SHARED ? 1.0 / N
+                                                : z;
+    }
+}
+
+RngKey task_train_key(const JobSpec *job, int model, int d, long n, int replicate)
+{
+    return rng_key(job->seed, RNG_SITE_TRAIN, ((uint32_t)model << 24) | (uint32_t)d,
+                   (uint32_t)n, (uint32_t)replicate);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Bytes the task itself allocates (W0, X, M and the solver's arrays, roughly). */
+static double task_bytes(const JobSpec *job, const Task *t)
+{
+    double d = t->d, N = t->N, n = t->n > 0 ? (double)t->n : 0;
+    double b = 8.0 * (N * d + 3 * d * d + n * (d + 1) + (double)job->test_samples * (d + 1));
+    if (t->regime == REGIME_NT)
+        b += 8.0 * n * (d + (N < d ? N : d) + 2);
+    else if (t->regime == REGIME_RF)
+        b += 8.0 * (N * N * 2 + (n * N < (1 << 21) ? n * N : 4096.0 * N));
+    return b;
+}
+
+int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *stop,
+             TaskResult *res, TaskExtras *extras)
+{
+    double t0 = now_seconds();
+    la_flops_reset();
+    res->risk_train = res->risk_test = res->risk_pop = res->r0 = NAN;
+    res->error_test = res->bayes_error = res->theory = NAN;
+    res->iterations = 0;
+    res->residual = NAN;
+    res->flops = 0;
+    res->seconds = 0;
+    res->cause = CAUSE_NONE;
+    res->stop = STOP_EXACT;
+
+    int d = t->d, N = t->N;
+    long n = t->n;
+    double *W0 = NULL, *a0 = NULL, *X = NULL, *y = NULL, *M = NULL;
+    const Regime *rg = regime_find(job_regime_name(t->regime));
+    if (!rg || d <= 0 || N < 0 || n == 0) {
+        res->cause = CAUSE_INVALID;
+        goto done;
+    }
+    if (job->mem_per_rank_mb > 0 && task_bytes(job, t) > job->mem_per_rank_mb * 1048576.0) {
+        res->cause = CAUSE_NOMEM;
+        goto done;
+    }
+    if (cache_get(job, t->model, d, t->replicate) != 0) {
+        res->cause = CAUSE_NOMEM;
+        goto done;
+    }
+    const Target *tg = cache.t;
+    res->r0 = data_r0(tg);
+    res->bayes_error = cache.bayes;
+    W0 = malloc(sizeof(double) * (size_t)(N > 0 ? N : 1) * d);
+    a0 = malloc(sizeof(double) * (size_t)(N > 0 ? N : 1));
+    M = calloc((size_t)d * d, sizeof(double));
+    if (!W0 || !a0 || !M) {
+        res->cause = CAUSE_NOMEM;
+        goto done;
+    }
+    task_initial_weights(job, d, N, t->replicate, W0, a0);
+    if (n > 0) {
+        X = malloc(sizeof(double) * (size_t)n * d);
+        y = malloc(sizeof(double) * (size_t)n);
+        if (!X || !y) {
+            res->cause = CAUSE_NOMEM;
+            goto done;
+        }
+        if (data_sample(tg, task_train_key(job, t->model, d, n, t->replicate), 0, n, X, y)) {
+            res->cause = CAUSE_NOMEM;
+            goto done;
+        }
+    }
+    FitInput in;
+    memset(&in, 0, sizeof in);
+    in.job = job;
+    in.target = tg;
+    in.d = d;
+    in.N = N;
+    in.n = n;
+    in.X = X;
+    in.y = y;
+    in.W0 = W0;
+    in.a0 = a0;
+    in.nn_method = job_nn_method(job, n);
+    in.sgd_key = rng_key(job->seed, RNG_SITE_SGD, (uint32_t)t->model, (uint32_t)d,
+                         (uint32_t)t->replicate);
+    in.stop = stop;
+    in.Xtest = cache.Xt;
+    in.ytest = cache.yt;
+    in.n_test = cache.n_test;
+    FitOutput out;
+    memset(&out, 0, sizeof out);
+    out.M = M;
+    if (extras && job->curve_points > 0 && extras->curve_train) {
+        out.n_curve = job->curve_points;
+        out.curve_train = extras->curve_train;
+        out.curve_test = extras->curve_test;
+        out.curve_steps = extras->curve_steps;
+    }
+    int frc = rg->fit(&in, &out);
+    res->iterations = out.iterations;
+    res->residual = out.residual;
+    res->stop = out.stop;
+    if (frc != 0) {
+        res->cause = out.cause != CAUSE_NONE ? out.cause : CAUSE_SOLVER;
+        if (stop && *stop && res->cause != CAUSE_STOPPED && t->regime == REGIME_NN)
+            res->cause = CAUSE_STOPPED;
+        goto done;
+    }
+    if (n > 0)
+        res->risk_train = risk_empirical(d, out.c, M, n, X, y);
+    if (cache.n_test > 0) {
+        res->risk_test = risk_empirical(d, out.c, M, cache.n_test, cache.Xt, cache.yt);
+        if (t->model == MODEL_MIXTURE)
+            res->error_test = risk_error01(d, out.c, M, cache.n_test, cache.Xt, cache.yt);
+    }
+    res->risk_pop = data_pop_risk(tg, out.c, M);
+    res->theory = theory_class_opt(tg, t->regime, W0, N);
+    if (!isfinite(res->risk_pop) || !isfinite(out.c))
+        res->cause = CAUSE_NONFINITE;
+    if (extras) {
+        if (extras->M)
+            memcpy(extras->M, M, sizeof(double) * (size_t)d * d);
+        if (extras->c)
+            *extras->c = out.c;
+    }
+done:
+    if (extras && W0 && a0 && res->cause != CAUSE_INVALID) {
+        if (extras->W0)
+            memcpy(extras->W0, W0, sizeof(double) * (size_t)N * d);
+        if (extras->a0)
+            memcpy(extras->a0, a0, sizeof(double) * (size_t)N);
+    }
+    free(W0);
+    free(a0);
+    free(X);
+    free(y);
+    free(M);
+    res->flops = la_flops();
+    res->seconds = now_seconds() - t0;
+    return res->cause == CAUSE_NONE ? 0 : -1;
+}

@@ -1,0 +1,460 @@
+/* test_nn: the NN regime (SPEC §1) — loss and population gradients against central
+ * finite differences, monotone fixed-step GD, SGD that lowers the population risk,
+ * the Eckart-Young class optimum reached by varpro and population GD, auto step vs a
+ * fixed step, divergence and stop-flag causes, bitwise determinism, curve steps. */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data.h"
+#include "harness.h"
+#include "job.h"
+#include "linalg.h"
+#include "nn.h"
+#include "regime.h"
+#include "rng.h"
+#include "task.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* W0 with N(0, 1/d) entries and a0 per a_init (normal, positive = |N(0,1)|, shared). */
+static void init_weights(int d, int N, int a_init, uint32_t tag, double *W, double *a)
+{
+    rng_normal(rng_key(3, RNG_SITE_TESTING, tag, d, N), 0, W, (size_t)N * d);
+    for (size_t k = 0; k < (size_t)N * d; k++)
+        W[k] /= sqrt((double)d);
+    rng_normal(rng_key(3, RNG_SITE_TESTING, tag, d, N), 1, a, (size_t)N);
+    for (int i = 0; i < N; i++) {
+        if (a_init == NN_A_POSITIVE)
+            a[i] = fabs(a[i]);
+        else if (a_init == NN_A_SHARED)
+            a[i] = 1.0;
+    }
+}
+
+/* Eckart-Young: 2 sum_{j > N} lambda_(j)(B)^2 + tau^2, eigenvalues by decreasing |.|. */
+static double eckart_young(const Target *t, int N)
+{
+    int d = t->d;
+    double *A = malloc(sizeof(double) * d * d), *w = malloc(sizeof(double) * d);
+    memcpy(A, t->B, sizeof(double) * d * d);
+    la_syev_values(d, A, w);
+    for (int i = 0; i < d; i++)
+        w[i] = w[i] * w[i];
+    for (int i = 1; i < d; i++) /* insertion sort, decreasing */
+        for (int j = i; j > 0 && w[j] > w[j - 1]; j--) {
+            double s = w[j];
+            w[j] = w[j - 1];
+            w[j - 1] = s;
+        }
+    double tail = 0;
+    for (int i = N; i < d; i++)
+        tail += w[i];
+    free(A);
+    free(w);
+    return 2 * tail + t->tau * t->tau;
+}
+
+typedef struct {
+    JobSpec job;
+    Target *t;
+    int d, N;
+    long n;
+    double *X, *y, *W0, *a0, *M;
+    FitInput in;
+    FitOutput out;
+} Case;
+
+/* A fit case: target per job (already set), n samples (-1: population). */
+static void case_init(Case *k, int d, int N, long n, int method, uint32_t tag)
+{
+    k->d = d, k->N = N, k->n = n;
+    k->t = data_target_create(&k->job, MODEL_QUADRATIC, d, (int)tag);
+    k->W0 = malloc(sizeof(double) * N * d);
+    k->a0 = malloc(sizeof(double) * N);
+    k->M = malloc(sizeof(double) * d * d);
+    init_weights(d, N, k->job.nn_a_init, tag, k->W0, k->a0);
+    k->X = k->y = NULL;
+    if (n > 0) {
+        k->X = malloc(sizeof(double) * n * d);
+        k->y = malloc(sizeof(double) * n);
+        data_sample(k->t, rng_key(5, RNG_SITE_TESTING, tag, d, 1), 0, n, k->X, k->y);
+    }
+    memset(&k->in, 0, sizeof k->in);
+    k->in.job = &k->job;
+    k->in.target = k->t;
+    k->in.d = d, k->in.N = N, k->in.n = n;
+    k->in.X = k->X, k->in.y = k->y;
+    k->in.W0 = k->W0, k->in.a0 = k->a0;
+    k->in.nn_method = method;
+    k->in.sgd_key = rng_key(5, RNG_SITE_TESTING, tag, d, 2);
+    memset(&k->out, 0, sizeof k->out);
+    k->out.M = k->M;
+}
+
+static void case_free(Case *k)
+{
+    data_target_free(k->t);
+    free(k->X);
+    free(k->y);
+    free(k->W0);
+    free(k->a0);
+    free(k->M);
+}
+
+/* Population risk of (c, M = W0^T diag(a0) W0) at c = 0: where every fit starts. */
+static double initial_pop_risk(Case *k)
+{
+    NnWork *w = nn_work_create(k->d, k->N);
+    double *M0 = malloc(sizeof(double) * k->d * k->d);
+    nn_form_M(w, k->a0, k->W0, M0);
+    double r = data_pop_risk(k->t, 0.0, M0);
+    free(M0);
+    nn_work_free(w);
+    return r;
+}
+
+/* max_k |g_k - fd_k| / max(max_k |g_k|, tiny) */
+static double rel_err(size_t n, const double *g, const double *fd)
+{
+    double e = 0, s = 0;
+    for (size_t k = 0; k < n; k++) {
+        e = fmax(e, fabs(g[k] - fd[k]));
+        s = fmax(s, fabs(g[k]));
+    }
+    return e / fmax(s, 1e-300);
+}
+
+static void test_gradients(void)
+{
+    GROUP("gradients");
+    JobSpec job;
+    job_defaults(&job);
+    const int d = 6, N = 4;
+    const long n = 50;
+    Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
+    double W[N * d], a[N], X[n * d], y[n], gW[N * d], ga[N], gc, fd[N * d + N + 1];
+    init_weights(d, N, NN_A_NORMAL, 1, W, a);
+    data_sample(t, rng_key(5, RNG_SITE_TESTING, 9, d, 0), 0, n, X, y);
+    NnWork *w = nn_work_create(d, N);
+    double c = 0.3, h = 1e-5;
+    nn_loss_data(w, X, y, n, c, a, W, &gc, ga, gW);
+    /* central differences over c, a, W */
+    fd[0] = (nn_loss_data(w, X, y, n, c + h, a, W, NULL, NULL, NULL) -
+             nn_loss_data(w, X, y, n, c - h, a, W, NULL, NULL, NULL)) / (2 * h);
+    for (int i = 0; i < N; i++) {
+        double s = a[i];
+        a[i] = s + h;
+        double fp = nn_loss_data(w, X, y, n, c, a, W, NULL, NULL, NULL);
+        a[i] = s - h;
+        double fm = nn_loss_data(w, X, y, n, c, a, W, NULL, NULL, NULL);
+        a[i] = s;
+        fd[1 + i] = (fp - fm) / (2 * h);
+    }
+    for (int k = 0; k < N * d; k++) {
+        double s = W[k];
+        W[k] = s + h;
+        double fp = nn_loss_data(w, X, y, n, c, a, W, NULL, NULL, NULL);
+        W[k] = s - h;
+        double fm = nn_loss_data(w, X, y, n, c, a, W, NULL, NULL, NULL);
+        W[k] = s;
+        fd[1 + N + k] = (fp - fm) / (2 * h);
+    }
+    CHECK_NEAR(gc, fd[0], 1e-6 * fmax(fabs(fd[0]), 1), "dL/dc");
+    CHECK(rel_err(N, ga, fd + 1) < 1e-6, "dL/da rel err %.3g", rel_err(N, ga, fd + 1));
+    CHECK(rel_err(N * d, gW, fd + 1 + N) < 1e-6, "dL/dW rel err %.3g",
+          rel_err(N * d, gW, fd + 1 + N));
+
+    /* a tiny chunk exercises the blocked accumulation: same numbers to rounding */
+    double gW2[N * d], ga2[N], gc2;
+    long saved = w->chunk;
+    w->chunk = 7;
+    double L2 = nn_loss_data(w, X, y, n, c, a, W, &gc2, ga2, gW2);
+    w->chunk = saved;
+    double L1 = nn_loss_data(w, X, y, n, c, a, W, NULL, NULL, NULL);
+    CHECK_REL(L2, L1, 1e-12, "blocked loss");
+    CHECK(rel_err(N * d, gW2, gW) < 1e-12, "blocked dL/dW");
+
+    /* population risk (optimal c): quadratic and mixture targets */
+    for (int model = 0; model < 2; model++) {
+        Target *tp = data_target_create(&job, model, d, 0);
+        double gWp[N * d], gap[N], fdp[N * d + N];
+        nn_loss_pop(w, tp, a, W, NULL, gap, gWp);
+        for (int i = 0; i < N; i++) {
+            double s = a[i];
+            a[i] = s + h;
+            double fp = nn_loss_pop(w, tp, a, W, NULL, NULL, NULL);
+            a[i] = s - h;
+            double fm = nn_loss_pop(w, tp, a, W, NULL, NULL, NULL);
+            a[i] = s;
+            fdp[i] = (fp - fm) / (2 * h);
+        }
+        for (int k = 0; k < N * d; k++) {
+            double s = W[k];
+            W[k] = s + h;
+            double fp = nn_loss_pop(w, tp, a, W, NULL, NULL, NULL);
+            W[k] = s - h;
+            double fm = nn_loss_pop(w, tp, a, W, NULL, NULL, NULL);
+            W[k] = s;
+            fdp[N + k] = (fp - fm) / (2 * h);
+        }
+        CHECK(rel_err(N, gap, fdp) < 1e-6, "%s dR/da rel err %.3g", job_model_name(model),
+              rel_err(N, gap, fdp));
+        CHECK(rel_err(N * d, gWp, fdp + N) < 1e-6, "%s dR/dW rel err %.3g",
+              job_model_name(model), rel_err(N * d, gWp, fdp + N));
+        data_target_free(tp);
+    }
+    nn_work_free(w);
+    data_target_free(t);
+}
+
+static void test_fixed_gd_monotone(void)
+{
+    GROUP("fixed-step gd");
+    Case k;
+    job_defaults(&k.job);
+    k.job.nn_steps = 300;
+    k.job.nn_lr = 2e-3;
+    k.job.nn_tol = 0;
+    case_init(&k, 6, 3, 150, NN_METHOD_GD, 2);
+    double tr[300], te[300];
+    long st[300];
+    k.out.n_curve = 300, k.out.curve_train = tr, k.out.curve_test = te, k.out.curve_steps = st;
+    int rc = regime_nn.fit(&k.in, &k.out);
+    CHECK(rc == 0 && k.out.stop == STOP_BUDGET, "rc %d stop %d", rc, k.out.stop);
+    int mono = 1;
+    for (int i = 1; i < 300; i++)
+        mono &= st[i] == i + 1 && tr[i] <= tr[i - 1];
+    CHECK(mono, "training loss nonincreasing at every step (first %g, last %g)", tr[0], tr[299]);
+    CHECK(tr[299] < 0.9 * tr[0], "loss decreased: %g -> %g", tr[0], tr[299]);
+    CHECK(isfinite(te[299]) && te[299] == data_pop_risk(k.t, k.out.c, k.M),
+          "test curve = population risk without a test set");
+    case_free(&k);
+}
+
+static void test_sgd(void)
+{
+    GROUP("sgd");
+    /* Online SGD, small fixed step: the exact population risk of the trained (c, M)
+     * is below that of the initial model, and the population-risk curve ends lower
+     * than its first point. */
+    for (int autolr = 0; autolr < 2; autolr++) {
+        Case k;
+        job_defaults(&k.job);
+        k.job.nn_steps = 2000;
+        k.job.nn_batch = 20;
+        k.job.nn_lr = autolr ? 0 : 2e-3;
+        k.job.n_drops = 1;
+        k.job.drop_step[0] = 1500;
+        k.job.drop_factor[0] = 0.1;
+        case_init(&k, 6, 3, -1, NN_METHOD_SGD, 3);
+        double tr[10], te[10];
+        long st[10];
+        k.out.n_curve = 10, k.out.curve_train = tr, k.out.curve_test = te, k.out.curve_steps = st;
+        double r_init = initial_pop_risk(&k);
+        int rc = regime_nn.fit(&k.in, &k.out);
+        double r_end = data_pop_risk(k.t, k.out.c, k.M);
+        CHECK(rc == 0 && k.out.iterations == 2000, "rc %d iterations %ld", rc, k.out.iterations);
+        CHECK(r_end < 0.7 * r_init, "%s lr: population risk %g -> %g", autolr ? "auto" : "fixed",
+              r_init, r_end);
+        CHECK(te[9] < te[0] && st[9] == 2000, "curve %g -> %g", te[0], te[9]);
+        case_free(&k);
+    }
+    /* finite n: minibatch SGD on the training set */
+    Case k;
+    job_defaults(&k.job);
+    k.job.nn_steps = 1000;
+    k.job.nn_batch = 20;
+    k.job.nn_lr = 2e-3;
+    case_init(&k, 6, 3, 300, NN_METHOD_SGD, 3);
+    double r_init = initial_pop_risk(&k);
+    int rc = regime_nn.fit(&k.in, &k.out);
+    double r_end = data_pop_risk(k.t, k.out.c, k.M);
+    CHECK(rc == 0 && r_end < 0.8 * r_init, "minibatch: rc %d, risk %g -> %g", rc, r_init, r_end);
+    case_free(&k);
+}
+
+/* One population fit; returns (R - EY)/R0 and prints the numbers. */
+static double pop_gap(int target, int d, int N, int method, int a_init, int optimizer,
+                      long steps, double *secs, long *iters)
+{
+    Case k;
+    job_defaults(&k.job);
+    k.job.target = target;
+    k.job.rank = 5;
+    k.job.nn_a_init = a_init;
+    k.job.nn_steps = steps;
+    k.job.nn_tol = 1e-12;
+    case_init(&k, d, N, -1, method, 4);
+    k.in.nn_optimizer = optimizer;
+    double t0 = now();
+    int rc = regime_nn.fit(&k.in, &k.out);
+    *secs = now() - t0;
+    *iters = k.out.iterations;
+    double R0 = data_r0(k.t), ey = eckart_young(k.t, N);
+    double R = data_pop_risk(k.t, k.out.c, k.M);
+    printf("  %-11s d=%d N=%-2d %-10s a0=%-8s opt=%d: R/R0 %.6f EY/R0 %.6f  %ld it %s %.2fs\n",
+           job_target_name(target), d, N, job_nn_method_name(method), job_a_init_name(a_init),
+           optimizer, R / R0, ey / R0, k.out.iterations, k.out.stop == STOP_TOL ? "tol" : k.out.stop == STOP_BUDGET ? "budget" : "other", *secs);
+    case_free(&k);
+    return rc == 0 ? (R - ey) / R0 : NAN;
+}
+
+static void test_eckart_young(void)
+{
+    GROUP("eckart-young");
+    const int targets[2] = {TARGET_EXPONENTIAL, TARGET_LOWRANK};
+    const int Ns[2][2] = {{5, 22}, {3, 20}};
+    for (int ti = 0; ti < 2; ti++)
+        for (int ni = 0; ni < 2; ni++) {
+            int N = Ns[ti][ni];
+            double s;
+            long it;
+            double g = pop_gap(targets[ti], 20, N, NN_METHOD_VARPRO, NN_A_NORMAL, 0, 2000, &s, &it);
+            CHECK(g >= -1e-9 && g < 1e-3, "varpro normal a0 %s N=%d: gap %g",
+                  job_target_name(targets[ti]), N, g);
+            g = pop_gap(targets[ti], 20, N, NN_METHOD_POPULATION, NN_A_POSITIVE, 0, 20000, &s, &it);
+            CHECK(g >= -1e-9 && g < 1e-3, "population gd positive a0 %s N=%d: gap %g",
+                  job_target_name(targets[ti]), N, g);
+            g = pop_gap(targets[ti], 20, N, NN_METHOD_POPULATION, NN_A_POSITIVE, NN_OPT_LBFGS,
+                        5000, &s, &it);
+            CHECK(g >= -1e-9 && g < 1e-3, "population lbfgs positive a0 %s N=%d: gap %g",
+                  job_target_name(targets[ti]), N, g);
+            g = pop_gap(targets[ti], 20, N, NN_METHOD_VARPRO, NN_A_SHARED, 0, 2000, &s, &it);
+            CHECK(g >= -1e-9 && g < 1e-3, "varpro shared %s N=%d: gap %g",
+                  job_target_name(targets[ti]), N, g);
+        }
+}
+
+/* Finite-n loss after a fit (mean squared error of the returned (c, M) on the set). */
+static double train_loss(const Case *k)
+{
+    double s = 0;
+    for (long j = 0; j < k->n; j++) {
+        const double *x = k->X + j * k->d;
+        double f = k->out.c;
+        for (int p = 0; p < k->d; p++)
+            for (int q = 0; q < k->d; q++)
+                f += x[p] * k->M[p * k->d + q] * x[q];
+        s += (f - k->y[j]) * (f - k->y[j]);
+    }
+    return s / k->n;
+}
+
+static void test_auto_vs_fixed(void)
+{
+    GROUP("auto step");
+    double loss[2];
+    for (int autolr = 0; autolr < 2; autolr++) {
+        Case k;
+        job_defaults(&k.job);
+        k.job.nn_steps = 400;
+        k.job.nn_lr = autolr ? 0 : 0.02;
+        case_init(&k, 10, 3, 400, NN_METHOD_GD, 5);
+        int rc = regime_nn.fit(&k.in, &k.out);
+        loss[autolr] = train_loss(&k);
+        CHECK(rc == 0 && isfinite(loss[autolr]), "rc %d loss %g", rc, loss[autolr]);
+        CHECK(k.out.stop == STOP_BUDGET || k.out.stop == STOP_TOL, "stop %d", k.out.stop);
+        case_free(&k);
+    }
+    CHECK(loss[1] < loss[0], "auto %g below fixed 0.02 %g", loss[1], loss[0]);
+}
+
+static void test_failures(void)
+{
+    GROUP("failures");
+    Case k;
+    job_defaults(&k.job);
+    k.job.nn_steps = 500;
+    k.job.nn_lr = 1e3;
+    case_init(&k, 6, 3, 100, NN_METHOD_GD, 6);
+    int rc = regime_nn.fit(&k.in, &k.out);
+    CHECK(rc == -1 && k.out.cause == CAUSE_NONFINITE && k.out.stop == STOP_FAILED,
+          "huge step: rc %d cause %d stop %d", rc, k.out.cause, k.out.stop);
+    k.in.nn_method = NN_METHOD_SGD;
+    rc = regime_nn.fit(&k.in, &k.out);
+    CHECK(rc == -1 && k.out.cause == CAUSE_NONFINITE, "sgd huge step: rc %d cause %d", rc,
+          k.out.cause);
+
+    volatile sig_atomic_t flag = 1;
+    k.in.stop = &flag;
+    k.job.nn_lr = 0;
+    k.job.nn_steps = 1000000;
+    const int methods[3] = {NN_METHOD_GD, NN_METHOD_SGD, NN_METHOD_VARPRO};
+    for (int m = 0; m < 3; m++) {
+        k.in.nn_method = methods[m];
+        double t0 = now();
+        rc = regime_nn.fit(&k.in, &k.out);
+        CHECK(rc == -1 && k.out.cause == CAUSE_STOPPED && k.out.stop == STOP_SIGNAL &&
+                  k.out.iterations == 0 && now() - t0 < 0.5,
+              "%s stop flag: rc %d cause %d iterations %ld", job_nn_method_name(methods[m]), rc,
+              k.out.cause, k.out.iterations);
+    }
+    k.in.stop = NULL;
+    k.in.n = -1; /* gd needs samples; population needs n = inf */
+    k.in.nn_method = NN_METHOD_GD;
+    rc = regime_nn.fit(&k.in, &k.out);
+    CHECK(rc == -1 && k.out.cause == CAUSE_INVALID, "gd at n = inf: cause %d", k.out.cause);
+    case_free(&k);
+}
+
+static void test_determinism(void)
+{
+    GROUP("determinism");
+    const int methods[4] = {NN_METHOD_GD, NN_METHOD_SGD, NN_METHOD_VARPRO, NN_METHOD_POPULATION};
+    for (int m = 0; m < 4; m++) {
+        Case k;
+        job_defaults(&k.job);
+        k.job.nn_steps = 200;
+        k.job.nn_lr = methods[m] == NN_METHOD_SGD ? 1e-3 : 0;
+        long n = methods[m] == NN_METHOD_POPULATION ? -1 : 200;
+        case_init(&k, 7, 3, n, methods[m], 7);
+        double M1[49], c1;
+        regime_nn.fit(&k.in, &k.out);
+        memcpy(M1, k.M, sizeof M1);
+        c1 = k.out.c;
+        long it1 = k.out.iterations;
+        regime_nn.fit(&k.in, &k.out);
+        CHECK(memcmp(M1, k.M, sizeof M1) == 0 && c1 == k.out.c && it1 == k.out.iterations,
+              "%s: two calls bitwise equal", job_nn_method_name(methods[m]));
+        case_free(&k);
+    }
+}
+
+static void test_curve_steps(void)
+{
+    GROUP("curve steps");
+    long s[20];
+    nn_curve_steps(2000, 20, s);
+    int ok = s[0] == 1 && s[19] == 2000;
+    for (int i = 1; i < 20; i++)
+        ok &= s[i] > s[i - 1];
+    CHECK(ok, "log-spaced, strictly increasing, [1, 2000]: %ld %ld %ld .. %ld", s[0], s[1], s[2],
+          s[19]);
+    nn_curve_steps(5, 8, s);
+    ok = s[7] == 5 && s[0] == 1;
+    for (int i = 1; i < 8; i++)
+        ok &= s[i] >= s[i - 1];
+    CHECK(ok, "more points than steps: nondecreasing, ends at the budget");
+}
+
+int main(void)
+{
+    la_init(1);
+    test_gradients();
+    test_curve_steps();
+    test_fixed_gd_monotone();
+    test_sgd();
+    test_auto_vs_fixed();
+    test_failures();
+    test_determinism();
+    test_eckart_young();
+    return th_finish("test_nn");
+}
