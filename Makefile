@@ -1,5 +1,6 @@
 # lazysweep — build, tests, demo.  `make help` lists the targets.
 #
+# Our headers are found with -iquote only, so that <sched.h> and friends stay the system ones.
 # User knobs (override on the command line or in an optional make.local):
 #   MPICC        MPI C compiler wrapper               (default: mpicc)
 #   PKGS         pkg-config names of the libraries    (Debian 12 names)
@@ -25,7 +26,7 @@ OPT    := $(if $(DEBUG),-O0 -g3,-O2 -g)
 SANFL  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
 WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(SANFL) $(WARN) \
-              -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+              -iquote include $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 BUILD_INFO := -DLS_VERSION='"$(GIT_VERSION)"' -DLS_CFLAGS='"$(strip $(OPT) $(SANFL))"'
 LDLIBS_ALL := $(SANFL) $(PKG_LIBS) $(LIBS_EXTRA) -lm $(LDFLAGS)
 

@@ -247,13 +247,12 @@ static int next_batch(Master *m, long *order)
 static void master_serial(Master *m, const SchedWork *w)
 {
     double last_sync = now();
-    long order[2 + 2 * MAX_BATCH];
     while (!must_stop(m)) {
-        next_batch(m, order);
-        long id = order[2];
+        long id = m->queue[m->next++];
+        m->sum->dispatched++;
         int cause = 0;
         double t0 = now();
-        int outcome = w->execute(w->ctx, id, (int)order[3], &cause);
+        int outcome = w->execute(w->ctx, id, m->attempts[id] + 1, &cause);
         m->rate_seconds += now() - t0;
         m->rate_cost += m->cost[id];
         account(m, outcome);

@@ -138,18 +138,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Bytes the task itself allocates (W0, X, M and the solver's arrays, roughly). */
-static double task_bytes(const JobSpec *job, const Task *t)
-{
-    double d = t->d, N = t->N, n = t->n > 0 ? (double)t->n : 0;
-    double b = 8.0 * (N * d + 3 * d * d + n * (d + 1) + (double)job->test_samples * (d + 1));
-    if (t->regime == REGIME_NT)
-        b += 8.0 * n * (d + (N < d ? N : d) + 2);
-    else if (t->regime == REGIME_RF)
-        b += 8.0 * (N * N * 2 + (n * N < (1 << 21) ? n * N : 4096.0 * N));
-    return b;
-}
-
 int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *stop,
              TaskResult *res, TaskExtras *extras)
 {
@@ -170,10 +158,6 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     const Regime *rg = regime_find(job_regime_name(t->regime));
     if (!rg || d <= 0 || N < 0 || n == 0) {
         res->cause = CAUSE_INVALID;
-        goto done;
-    }
-    if (job->mem_per_rank_mb > 0 && task_bytes(job, t) > job->mem_per_rank_mb * 1048576.0) {
-        res->cause = CAUSE_NOMEM;
         goto done;
     }
     if (cache_get(job, t->model, d, t->replicate) != 0) {
