@@ -15,6 +15,8 @@
 #include "plan.h"
 #include "run.h"
 #include "status.h"
+#include "aggregate.h"
+#include "task_cmd.h"
 #include "version.h"
 
 typedef struct {
@@ -37,12 +39,25 @@ static const Command commands[] = {
      "resumes: tasks already done are skipped. A FILE made from another job is refused\n"
      "(exit 2, untouched). SIGTERM, SIGINT or SIGUSR1 stop it cleanly (exit 3, resumable);\n"
      "a second signal stops at once. Exit: 0 all done, 3 tasks remain, 4 some failed."},
+    {"task", "JOB", "run one task in-process and print its result as JSON (no MPI, no file)",
+     task_cmd_main,
+     "Runs task --id K of JOB in this process and prints one JSON object whose keys are the\n"
+     "field names of /tasks and /results (NaN printed as null). For debugging a grid point;\n"
+     "`lazysweep plan JOB --show K` lists ids. Exit 0 ok, 4 the task failed, 2 bad input."},
     {"status", "FILE", "done / failed / pending of a results file (works while a job writes it)",
      status_main,
      "Reads FILE without MPI and without locking (login nodes, live files) and prints the\n"
      "done / failed / pending counts per model and regime, attempts, failure causes, the\n"
      "run records (ranks, hosts, SLURM ids, exit reasons) and an ETA.\n"
      "Exit 0 complete, 4 complete with failed tasks, 3 tasks remain, 2 not a results file."},
+    {"aggregate", "FILE", "replicate means and standard errors per grid point, with theory",
+     aggregate_main,
+     "One row per (model, target, d, N, n, regime) over the DONE replicates: mean and standard\n"
+     "error of the population, test and training risks normalised by the trivial risk R0, the\n"
+     "0-1 test error (mixture), and the SPEC limit for N/d in `theory`. Prints a table; with\n"
+     "--csv OUT writes the CSV columns model,target,d,N,rho,n,regime,replicates,\n"
+     "risk_pop_mean,risk_pop_se,risk_test_mean,risk_test_se,risk_train_mean,risk_train_se,\n"
+     "error_test_mean,error_test_se,theory (n = inf for the population; empty = n/a)."},
     {"help", "[job]", "explain the job-file keys (`lazysweep help job`)", help_main,
      "`lazysweep help job` lists every job-file key with its section, default and meaning."},
 };
@@ -72,6 +87,8 @@ static const Option options[] = {
     {"quiet", 'q', OPT_FLAG, A(quiet), "run", "", NULL, "no progress lines"},
     {"mem-per-rank", 0, OPT_BYTES, A(mem_per_rank), "plan run", "", "SIZE",
      "memory budget of one rank, e.g. 4G, 500M (default: physical memory / cores)"},
+    {"id", 0, OPT_LONG, A(id), "task", "task", "K", "the task id (0 .. tasks-1; see plan --show)"},
+    {"csv", 0, OPT_STRING, A(csv), "aggregate", "", "OUT", "also write the table as CSV to OUT ('-': stdout only)"},
     {"json", 0, OPT_FLAG, A(json), "status", "", NULL, "one JSON object instead of the table"},
     {"show", 0, OPT_LONG, A(show), "plan", "", "K", "list the first K tasks (default 10)"},
 };
@@ -243,6 +260,7 @@ int cli_parse(int argc, char **argv, CliArgs *args)
 
     int npos = 0;
     const char *pos[2] = {NULL, NULL};
+    int seen[N_OPTIONS] = {0};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -270,6 +288,7 @@ int cli_parse(int argc, char **argv, CliArgs *args)
             int rc = set_option(o, args, cmd->name, val);
             if (rc)
                 return rc;
+            seen[o - options] = 1;
             continue;
         }
         if (npos >= 2)
@@ -285,8 +304,12 @@ int cli_parse(int argc, char **argv, CliArgs *args)
         return usage_error(cmd->name, "unexpected argument '%s'", pos[allows]);
     for (int i = 0; i < N_OPTIONS; i++) {
         const Option *o = &options[i];
-        if (in_list(o->required, cmd->name) && !*(const char **)((const char *)args + o->off))
-            return usage_error(cmd->name, "missing -%c/--%s %s", o->short_name, o->name, o->meta);
+        if (in_list(o->required, cmd->name) && !seen[i])
+        {
+            if (o->short_name)
+                return usage_error(cmd->name, "missing -%c/--%s %s", o->short_name, o->name, o->meta);
+            return usage_error(cmd->name, "missing --%s %s", o->name, o->meta);
+        }
     }
     if (!strcmp(cmd->args, "JOB"))
         args->job = pos[0];

@@ -1,0 +1,205 @@
+/* aggregate: `lazysweep aggregate FILE [--csv OUT]` — one row per (model, target, d, N,
+ * n, regime) over the replicates that are DONE: mean and standard error of the risks
+ * normalised by each task's trivial risk r0, the 0-1 test error, and the SPEC §3 limit
+ * in the `theory` column. Serial HDF5 through the store; runs on a login node.
+ * Column names are the public contract (DESIGN §2). */
+#include "aggregate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "theory.h"
+
+static const char *const columns =
+    "model,target,d,N,rho,n,regime,replicates,risk_pop_mean,risk_pop_se,risk_test_mean,"
+    "risk_test_se,risk_train_mean,risk_train_se,error_test_mean,error_test_se,theory";
+
+typedef struct {
+    long first;         /* index of the group's first task in the sorted order */
+    int k[4];           /* finite values per metric */
+    double sum[4], sum2[4];
+    int replicates;
+} Group;
+
+enum { M_POP, M_TEST, M_TRAIN, M_ERR };
+
+static const Task *cmp_tasks;
+static const int *cmp_target;
+/* Grid order is (model, d, N, n, regime, replicate): tasks of one group are the
+ * replicates, adjacent in id order — but sort anyway so any file layout works. */
+static int by_group(const void *a, const void *b)
+{
+    const Task *x = &cmp_tasks[*(const long *)a], *y = &cmp_tasks[*(const long *)b];
+    int tx = cmp_target[*(const long *)a], ty = cmp_target[*(const long *)b];
+#define CMP(u, v) if ((u) != (v)) return (u) < (v) ? -1 : 1
+    CMP(x->model, y->model);
+    CMP(tx, ty);
+    CMP(x->d, y->d);
+    CMP(x->N, y->N);
+    CMP((x->n < 0 ? 1L << 62 : x->n), (y->n < 0 ? 1L << 62 : y->n));
+    CMP(x->regime, y->regime);
+    CMP(x->id, y->id);
+#undef CMP
+    return 0;
+}
+
+static int same_group(const Task *x, int tx, const Task *y, int ty)
+{
+    return x->model == y->model && tx == ty && x->d == y->d && x->N == y->N && x->n == y->n &&
+           x->regime == y->regime;
+}
+
+static void add(Group *g, int m, double v)
+{
+    if (!isfinite(v))
+        return;
+    g->k[m]++;
+    g->sum[m] += v;
+    g->sum2[m] += v * v;
+}
+
+/* mean and standard error; empty cells (NaN) where there is nothing to average */
+static void mean_se(const Group *g, int m, double *mean, double *se)
+{
+    int k = g->k[m];
+    *mean = k ? g->sum[m] / k : NAN;
+    if (k < 2) {
+        *se = NAN;
+        return;
+    }
+    double var = (g->sum2[m] - k * (*mean) * (*mean)) / (k - 1);
+    *se = sqrt(var > 0 ? var / k : 0);
+}
+
+static void cell(FILE *f, double v, int last)
+{
+    if (isfinite(v))
+        fprintf(f, "%.10g", v);
+    fputc(last ? '\n' : ',', f);
+}
+
+static void table_cell(double v)
+{
+    if (isfinite(v))
+        printf(" %9.4f", v);
+    else
+        printf(" %9s", "");
+}
+
+int aggregate_main(const CliArgs *args)
+{
+    Store *st = NULL;
+    int rc = store_open_readonly(args->file, NULL, &st);
+    if (rc != STORE_OK) {
+        log_error("%s: %s", args->file, rc == STORE_EMISSING ? "no such results file"
+                                        : rc == STORE_EFOREIGN ? "not a lazysweep results file"
+                                                               : "cannot read the results file");
+        return rc == STORE_ERR ? LS_EXIT_INTERNAL : LS_EXIT_USAGE;
+    }
+    long n = store_task_count(st);
+    Task *tasks = ls_malloc(sizeof(Task) * (size_t)n);
+    int *target = ls_malloc(sizeof(int) * (size_t)n);
+    uint8_t *status = ls_malloc((size_t)n);
+    TaskResult *res = ls_malloc(sizeof(TaskResult) * (size_t)n);
+    long *order = ls_malloc(sizeof(long) * (size_t)n);
+    int ok = store_read_tasks(st, tasks, target) == STORE_OK &&
+             store_read_status(st, status) == STORE_OK &&
+             store_read_results(st, 0, n, res, NULL, NULL) == STORE_OK;
+    store_close(st);
+    FILE *csv = NULL;
+    if (ok && args->csv) {
+        csv = !strcmp(args->csv, "-") ? stdout : fopen(args->csv, "w");
+        if (!csv) {
+            log_error("%s: cannot write: %s", args->csv, strerror(errno));
+            ok = 0;
+            rc = LS_EXIT_USAGE;
+        }
+    } else if (!ok) {
+        log_error("%s: cannot read the results file", args->file);
+        rc = LS_EXIT_INTERNAL;
+    }
+    if (!ok)
+        goto out;
+
+    for (long i = 0; i < n; i++)
+        order[i] = i;
+    cmp_tasks = tasks;
+    cmp_target = target;
+    qsort(order, (size_t)n, sizeof(long), by_group);
+    if (csv)
+        fprintf(csv, "%s\n", columns);
+    if (csv != stdout)
+        printf("%-9s %-11s %5s %6s %6s %9s %-6s %4s %9s %9s %9s %9s %9s %9s\n", "model", "target",
+               "d", "N", "rho", "n", "regime", "reps", "pop", "+-se", "test", "train", "err01",
+               "theory");
+    for (long s = 0; s < n;) {
+        long e = s;
+        const Task *t = &tasks[order[s]];
+        int tg = target[order[s]];
+        Group g;
+        memset(&g, 0, sizeof g);
+        while (e < n && same_group(t, tg, &tasks[order[e]], target[order[e]])) {
+            long i = order[e++];
+            if (status[i] != STORE_DONE)
+                continue;
+            double r0 = res[i].r0;
+            g.replicates++;
+            add(&g, M_POP, res[i].risk_pop / r0);
+            add(&g, M_TEST, res[i].risk_test / r0);
+            add(&g, M_TRAIN, res[i].risk_train / r0);
+            add(&g, M_ERR, res[i].error_test);
+        }
+        s = e;
+        if (g.replicates == 0)
+            continue; /* nothing done yet at this point */
+        double mean[4], se[4];
+        for (int m = 0; m < 4; m++)
+            mean_se(&g, m, &mean[m], &se[m]);
+        double rho = (double)t->N / t->d;
+        double theory = theory_limit(t->model, tg, t->regime, rho);
+        const char *tname = t->model == MODEL_QUADRATIC && tg >= 0 ? job_target_name(tg) : "none";
+        char nbuf[32];
+        if (t->n < 0)
+            snprintf(nbuf, sizeof nbuf, "inf");
+        else
+            snprintf(nbuf, sizeof nbuf, "%ld", t->n);
+        if (csv) {
+            fprintf(csv, "%s,%s,%d,%d,%.10g,%s,%s,%d,", job_model_name(t->model), tname, t->d, t->N,
+                    rho, nbuf, job_regime_name(t->regime), g.replicates);
+            for (int m = 0; m < 4; m++) {
+                cell(csv, mean[m], 0);
+                cell(csv, se[m], 0);
+            }
+            cell(csv, theory, 1);
+        }
+        if (csv != stdout) {
+            printf("%-9s %-11s %5d %6d %6.3f %9s %-6s %4d", job_model_name(t->model), tname, t->d,
+                   t->N, rho, nbuf, job_regime_name(t->regime), g.replicates);
+            table_cell(mean[M_POP]);
+            table_cell(se[M_POP]);
+            table_cell(mean[M_TEST]);
+            table_cell(mean[M_TRAIN]);
+            table_cell(mean[M_ERR]);
+            table_cell(theory);
+            printf("\n");
+        }
+    }
+    if (csv && csv != stdout && fclose(csv) != 0) {
+        log_error("%s: write failed: %s", args->csv, strerror(errno));
+        rc = LS_EXIT_INTERNAL;
+        goto out;
+    }
+    rc = LS_EXIT_OK;
+out:
+    free(tasks);
+    free(target);
+    free(status);
+    free(res);
+    free(order);
+    return rc;
+}
