@@ -15,7 +15,8 @@
  *               GD with that step and the drops. in->nn_optimizer = NN_OPT_LBFGS runs
  *               joint L-BFGS instead of backtracking GD when nn_lr = auto.
  *   population  the same on the exact population risk (n = inf).
- *   varpro      L-BFGS on W, (c, a) exact at each W; finite n or population.
+ *   varpro      L-BFGS on W, (c, a) exact at each W; finite n or population
+ *               (nn_lr and nn_optimizer do not apply).
  *   sgd         online SGD (n = inf): step t uses samples [t b, (t+1) b) of the stream
  *               in->sgd_key; finite n: minibatch SGD, the b row indices of step t drawn
  *               uniformly with replacement from sub-stream t of in->sgd_key.

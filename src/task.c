@@ -165,6 +165,7 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
         goto done;
     }
     const Target *tg = cache.t;
+    la_flops_reset(); /* the cached target and test set are not the task's own work */
     res->r0 = data_r0(tg);
     res->bayes_error = cache.bayes;
     W0 = malloc(sizeof(double) * (size_t)(N > 0 ? N : 1) * d);

@@ -236,6 +236,13 @@ static void test_fixed_gd_monotone(void)
     CHECK(tr[299] < 0.9 * tr[0], "loss decreased: %g -> %g", tr[0], tr[299]);
     CHECK(isfinite(te[299]) && te[299] == data_pop_risk(k.t, k.out.c, k.M),
           "test curve = population risk without a test set");
+    /* with the training set as test set, both curves are the same numbers */
+    k.in.Xtest = k.X, k.in.ytest = k.y, k.in.n_test = k.n;
+    regime_nn.fit(&k.in, &k.out);
+    int same = 1;
+    for (int i = 0; i < 300; i++)
+        same &= te[i] == tr[i];
+    CHECK(same, "test curve on the training set = training curve");
     case_free(&k);
 }
 
@@ -330,7 +337,30 @@ static void test_eckart_young(void)
             g = pop_gap(targets[ti], 20, N, NN_METHOD_VARPRO, NN_A_SHARED, 0, 2000, &s, &it);
             CHECK(g >= -1e-9 && g < 1e-3, "varpro shared %s N=%d: gap %g",
                   job_target_name(targets[ti]), N, g);
+            g = pop_gap(targets[ti], 20, N, NN_METHOD_POPULATION, NN_A_SHARED, 0, 20000, &s, &it);
+            CHECK(g >= -1e-9 && g < 1e-3, "population gd shared %s N=%d: gap %g",
+                  job_target_name(targets[ti]), N, g);
         }
+    /* mixture: population methods run and beat the trivial risk (1) */
+    const int mm[3] = {NN_METHOD_VARPRO, NN_METHOD_POPULATION, NN_METHOD_VARPRO};
+    for (int m = 0; m < 3; m++) {
+        JobSpec job;
+        job_defaults(&job);
+        job.nn_a_init = m == 2 ? NN_A_SHARED : NN_A_POSITIVE;
+        Target *t = data_target_create(&job, MODEL_MIXTURE, 10, 0);
+        double W[40], a[4], M[100];
+        init_weights(10, 4, job.nn_a_init, 8, W, a);
+        FitInput in = {0};
+        in.job = &job, in.target = t, in.d = 10, in.N = 4, in.n = -1, in.W0 = W, in.a0 = a;
+        in.nn_method = mm[m];
+        FitOutput out = {0};
+        out.M = M;
+        int rc = regime_nn.fit(&in, &out);
+        double R = data_pop_risk(t, out.c, M);
+        CHECK(rc == 0 && R < 0.9 * data_r0(t), "mixture %s %s: rc %d R/R0 %g",
+              job_nn_method_name(mm[m]), job_a_init_name(job.nn_a_init), rc, R / data_r0(t));
+        data_target_free(t);
+    }
 }
 
 /* Finite-n loss after a fit (mean squared error of the returned (c, M) on the set). */
@@ -365,6 +395,15 @@ static void test_auto_vs_fixed(void)
         case_free(&k);
     }
     CHECK(loss[1] < loss[0], "auto %g below fixed 0.02 %g", loss[1], loss[0]);
+    /* varpro at finite n: the same training set, at least as low as auto gd */
+    Case k;
+    job_defaults(&k.job);
+    k.job.nn_steps = 400;
+    case_init(&k, 10, 3, 400, NN_METHOD_VARPRO, 5);
+    int rc = regime_nn.fit(&k.in, &k.out);
+    double lv = train_loss(&k);
+    CHECK(rc == 0 && lv <= loss[1] * (1 + 1e-6), "varpro finite n: %g vs auto gd %g", lv, loss[1]);
+    case_free(&k);
 }
 
 static void test_failures(void)

@@ -1,0 +1,415 @@
+/* test_linear: RF and NT regimes against brute force.
+ * - population optima vs minimising the exact risk (data_pop_risk_copt, itself checked
+ *   against Monte Carlo in test_data) over an explicit basis of the class;
+ * - finite-n solvers (every NT solver path) vs dgelsd on an explicit design;
+ * - large n approaches the population optimum; trained risks never beat the class
+ *   optimum; NT reaches 0 for N >= d; R_RF >= R_NT; mixture Bayes floor. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "harness.h"
+#include "job.h"
+#include "linalg.h"
+#include "regime.h"
+#include "risk.h"
+#include "rng.h"
+#include "task.h"
+#include "theory.h"
+
+static double *gauss(size_t n, uint32_t tag, double scale)
+{
+    double *x = malloc(sizeof(double) * n);
+    rng_normal(rng_key(9, RNG_SITE_TESTING, tag, 0, 0), 0, x, n);
+    for (size_t i = 0; i < n; i++)
+        x[i] *= scale;
+    return x;
+}
+
+/* Class generators as d x d matrices (row-major, stacked): RF w_k w_k^T; NT
+ * e_j w_i^T + w_i e_j^T. Returns the count. */
+static int class_generators(int regime, int d, int N, const double *W, double **E)
+{
+    int K = regime == REGIME_RF ? N : N * d;
+    *E = calloc((size_t)K * d * d, sizeof(double));
+    for (int i = 0, k = 0; i < N; i++) {
+        const double *w = W + (size_t)i * d;
+        if (regime == REGIME_RF) {
+            for (int a = 0; a < d; a++)
+                for (int b = 0; b < d; b++)
+                    (*E)[(size_t)k * d * d + a * d + b] = w[a] * w[b];
+            k++;
+        } else {
+            for (int j = 0; j < d; j++, k++) {
+                double *e = *E + (size_t)k * d * d;
+                for (int a = 0; a < d; a++) {
+                    e[j * d + a] += w[a];
+                    e[a * d + j] += w[a];
+                }
+            }
+        }
+    }
+    return K;
+}
+
+static void combine(int K, int d, const double *E, const double *th, double *M)
+{
+    memset(M, 0, sizeof(double) * d * d);
+    for (int k = 0; k < K; k++)
+        la_axpy((size_t)d * d, th[k], E + (size_t)k * d * d, M);
+}
+
+/* Brute force: R(theta) = R(sum theta_k E_k) with optimal c is a quadratic
+ * r0 + q^T theta + theta^T A theta; recover q and A from evaluations and minimise. */
+static double brute_pop_opt(const Target *t, int K, const double *E)
+{
+    int d = t->d;
+    double *M = malloc(sizeof(double) * d * d), *th = calloc(K, sizeof(double));
+    double *A = malloc(sizeof(double) * K * K), *q = malloc(sizeof(double) * K);
+    double *Rk = malloc(sizeof(double) * K);
+    combine(K, d, E, th, M);
+    double r0 = data_pop_risk_copt(t, M, NULL, NULL);
+    for (int k = 0; k < K; k++) {
+        th[k] = 1;
+        combine(K, d, E, th, M);
+        double rp = data_pop_risk_copt(t, M, NULL, NULL);
+        th[k] = -1;
+        combine(K, d, E, th, M);
+        double rm = data_pop_risk_copt(t, M, NULL, NULL);
+        th[k] = 0;
+        q[k] = 0.5 * (rp - rm);
+        A[k * K + k] = 0.5 * (rp + rm) - r0;
+        Rk[k] = rp;
+    }
+    for (int k = 0; k < K; k++)
+        for (int l = k + 1; l < K; l++) {
+            th[k] = th[l] = 1;
+            combine(K, d, E, th, M);
+            double r = data_pop_risk_copt(t, M, NULL, NULL);
+            th[k] = th[l] = 0;
+            A[k * K + l] = A[l * K + k] = 0.5 * (r - Rk[k] - Rk[l] + r0);
+        }
+    /* minimiser: 2 A theta = -q (min-norm through dgelsd); R* = r0 + q^T theta / 2 */
+    double *b = malloc(sizeof(double) * K);
+    for (int k = 0; k < K; k++)
+        b[k] = -0.5 * q[k];
+    la_gelsd(K, K, 1, A, K, b, 1, 1e-12, NULL);
+    double rs = r0 + 0.5 * la_dot(K, q, b);
+    free(M);
+    free(th);
+    free(A);
+    free(q);
+    free(Rk);
+    free(b);
+    return rs;
+}
+
+static FitInput make_input(const JobSpec *job, const Target *t, int N, long n,
+                           const double *W, const double *X, const double *y)
+{
+    FitInput in;
+    memset(&in, 0, sizeof in);
+    in.job = job;
+    in.target = t;
+    in.d = t->d;
+    in.N = N;
+    in.n = n;
+    in.X = X;
+    in.y = y;
+    in.W0 = W;
+    return in;
+}
+
+static double fit_pop_risk(const Regime *rg, const FitInput *in, double *M, double *c)
+{
+    FitOutput out;
+    memset(&out, 0, sizeof out);
+    out.M = M;
+    if (rg->fit(in, &out) != 0)
+        return NAN;
+    if (c)
+        *c = out.c;
+    return data_pop_risk(in->target, out.c, M);
+}
+
+static void test_population_brute(void)
+{
+    GROUP("population optima vs brute force");
+    JobSpec job;
+    job_defaults(&job);
+    job.noise = 0.2;
+    job.mixture_rank = 2;
+    job.mixture_delta = 0.5;
+    int d = 5;
+    int Ns[] = {2, 4, 7};
+    for (int model = 0; model < 2; model++) {
+        Target *t = data_target_create(&job, model, d, 0);
+        double *W = gauss(8 * d, 100 + model, 1 / sqrt(d));
+        double *M = malloc(sizeof(double) * d * d);
+        for (int ni = 0; ni < 3; ni++) {
+            int N = Ns[ni];
+            FitInput in = make_input(&job, t, N, -1, W, NULL, NULL);
+            for (int regime = 0; regime < 2; regime++) {
+                double *E;
+                int K = class_generators(regime, d, N, W, &E);
+                double brute = brute_pop_opt(t, K, E);
+                double th = theory_class_opt(t, regime, W, N);
+                double fit = fit_pop_risk(regime == REGIME_RF ? &regime_rf : &regime_nt, &in,
+                                          M, NULL);
+                char what[96];
+                snprintf(what, sizeof what, "model %d %s N=%d theory", model,
+                         regime == REGIME_RF ? "rf" : "nt", N);
+                /* 1e-8 relative: both exact, only rounding differs */
+                CHECK_REL(th, brute, 1e-8, what);
+                snprintf(what, sizeof what, "model %d %s N=%d fitted", model,
+                         regime == REGIME_RF ? "rf" : "nt", N);
+                CHECK_REL(fit, brute, 1e-8, what);
+                free(E);
+            }
+        }
+        free(W);
+        free(M);
+        data_target_free(t);
+    }
+}
+
+/* Orthonormal (Frobenius) basis of the NT class from its generators, via SVD. */
+static int nt_orthonormal_basis(int d, int N, const double *W, double **Eo)
+{
+    double *E;
+    int K = class_generators(REGIME_NT, d, N, W, &E);
+    int dd = d * d;
+    double *A = malloc(sizeof(double) * dd * K), *w = malloc(sizeof(double) * dd);
+    /* Gram of the generators G = E E^T (K x K); eigenvectors with eigenvalues > 1e-10
+     * give the basis E^T v / sqrt(lambda) */
+    double *G = malloc(sizeof(double) * K * K);
+    la_syrk('N', K, dd, 1.0, E, dd, 0.0, G, K);
+    double *ev = malloc(sizeof(double) * K);
+    la_syev(K, G, ev);
+    int r = 0;
+    *Eo = calloc((size_t)K * dd, sizeof(double));
+    for (int k = K - 1; k >= 0; k--) {
+        if (ev[k] <= 1e-10 * ev[K - 1])
+            continue;
+        double *o = *Eo + (size_t)r * dd;
+        for (int l = 0; l < K; l++)
+            la_axpy(dd, G[l * K + k] / sqrt(ev[k]), E + (size_t)l * dd, o);
+        r++;
+    }
+    free(E);
+    free(A);
+    free(w);
+    free(G);
+    free(ev);
+    return r;
+}
+
+/* Brute-force finite-n fit: dgelsd on [s 1, Phi] (s = 1e6 makes c nearly free of the
+ * norm: relative effect ~1e-12) with rows / sqrt(n) and sqrt(lambda) I appended. */
+static void brute_fit(int K, int d, const double *E, long n, const double *X, const double *y,
+                      double lambda, double *c, double *M)
+{
+    const double s = 1e6;
+    int rows = (int)n + (lambda > 0 ? K : 0), cols = K + 1;
+    int ldb = rows > cols ? rows : cols;
+    double *A = calloc((size_t)rows * cols, sizeof(double)), *b = calloc(ldb, sizeof(double));
+    double *f = malloc(sizeof(double) * n);
+    double sn = 1 / sqrt((double)n);
+    for (int k = 0; k < K; k++) {
+        risk_predict(d, 0.0, E + (size_t)k * d * d, n, X, f);
+        for (long j = 0; j < n; j++)
+            A[j * cols + 1 + k] = f[j] * sn;
+    }
+    for (long j = 0; j < n; j++) {
+        A[j * cols] = s * sn;
+        b[j] = y[j] * sn;
+    }
+    for (int k = 0; k < rows - n; k++)
+        A[(n + k) * cols + 1 + k] = sqrt(lambda);
+    la_gelsd(rows, cols, 1, A, cols, b, 1, 1e-14, NULL);
+    *c = s * b[0];
+    combine(K, d, E, b + 1, M);
+    free(A);
+    free(b);
+    free(f);
+}
+
+static double maxdiff(size_t n, const double *a, const double *b)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i] - b[i]));
+    return m;
+}
+
+static double maxabs(size_t n, const double *a)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(a[i]));
+    return m;
+}
+
+static void test_finite_brute(void)
+{
+    GROUP("finite-n solvers vs dgelsd on the explicit design");
+    JobSpec job;
+    job_defaults(&job);
+    job.noise = 0.5;
+    int d = 5;
+    Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
+    double *W = gauss(7 * d, 200, 1 / sqrt(d));
+    long ns[] = {8, 60};          /* under- and over-determined for NT (p = 12 at N=3) */
+    double lambdas[] = {0.0, 0.3};
+    int Ns[] = {3, 6};            /* N < d and N >= d (all symmetric M, p = 15) */
+    const char *solvers[] = {"explicit", "normal", "kernel", "cg"};
+    double *M = malloc(sizeof(double) * d * d), *Mb = malloc(sizeof(double) * d * d);
+    for (int ni = 0; ni < 2; ni++) {
+        long n = ns[ni];
+        double *X = malloc(sizeof(double) * n * d), *y = malloc(sizeof(double) * n);
+        data_sample(t, rng_key(1, RNG_SITE_TESTING, 300, (uint32_t)n, 0), 0, n, X, y);
+        for (int li = 0; li < 2; li++) {
+            job.ridge = lambdas[li];
+            for (int Ni = 0; Ni < 2; Ni++) {
+                int N = Ns[Ni];
+                FitInput in = make_input(&job, t, N, n, W, X, y);
+                /* RF: brute force over generators w_k w_k^T (parameters a) */
+                double *E, c, cb;
+                int K = class_generators(REGIME_RF, d, N, W, &E);
+                brute_fit(K, d, E, n, X, y, job.ridge, &cb, Mb);
+                fit_pop_risk(&regime_rf, &in, M, &c);
+                double sc = maxabs(d * d, Mb) + 1;
+                /* 1e-8 relative to the largest entry (exact solvers) */
+                CHECK(maxdiff(d * d, M, Mb) <= 1e-8 * sc && fabs(c - cb) <= 1e-8 * (fabs(cb) + 1),
+                      "rf n=%ld lambda=%g N=%d: |dM| %g, c %g vs %g", n, job.ridge, N,
+                      maxdiff(d * d, M, Mb), c, cb);
+                free(E);
+                /* NT: brute force over an orthonormal basis (norm = ||M||_F) */
+                K = nt_orthonormal_basis(d, N, W, &E);
+                CHECK(K == (N >= d ? d * (d + 1) / 2 : N * d - N * (N - 1) / 2),
+                      "NT class dimension %d", K);
+                brute_fit(K, d, E, n, X, y, job.ridge, &cb, Mb);
+                sc = maxabs(d * d, Mb) + 1;
+                for (int s = 0; s < 4; s++) {
+                    if (s == 1 && n < K)
+                        continue; /* normal equations only when n >= p */
+                    if (s == 2 && n >= K)
+                        continue; /* kernel form only when n < p */
+                    nt_force_solver(solvers[s]);
+                    fit_pop_risk(&regime_nt, &in, M, &c);
+                    /* exact solvers 1e-8; CG stops at a 1e-10 normal-equation residual:
+                     * 1e-6 */
+                    double tol = s == 3 ? 1e-6 : 1e-8;
+                    CHECK(maxdiff(d * d, M, Mb) <= tol * sc && fabs(c - cb) <= tol * (fabs(cb) + 1),
+                          "nt[%s] n=%ld lambda=%g N=%d: |dM| %g, c %g vs %g (used %s)",
+                          solvers[s], n, job.ridge, N, maxdiff(d * d, M, Mb), c, cb,
+                          nt_solver_name());
+                    CHECK(strcmp(nt_solver_name(), solvers[s]) == 0, "solver %s used %s",
+                          solvers[s], nt_solver_name());
+                }
+                nt_force_solver(NULL);
+                free(E);
+            }
+        }
+        free(X);
+        free(y);
+    }
+    job.ridge = 0;
+    free(M);
+    free(Mb);
+    free(W);
+    data_target_free(t);
+}
+
+static void test_large_n(void)
+{
+    GROUP("large n vs population; class optimum is a floor; NT exact for N >= d");
+    JobSpec job;
+    job_defaults(&job);
+    job.mixture_rank = 2;
+    job.mixture_delta = 0.6;
+    int d = 10;
+    for (int model = 0; model < 2; model++) {
+        Target *t = data_target_create(&job, model, d, 1);
+        double *W = gauss(12 * d, 400 + model, 1 / sqrt(d));
+        long n = 20000;
+        double *X = malloc(sizeof(double) * n * d), *y = malloc(sizeof(double) * n);
+        data_sample(t, rng_key(1, RNG_SITE_TESTING, 401, model, 0), 0, n, X, y);
+        double r0 = data_r0(t), *M = malloc(sizeof(double) * d * d);
+        int Ns[] = {3, 10, 12};
+        for (int ni = 0; ni < 3; ni++) {
+            int N = Ns[ni];
+            double opt[2], fin[2];
+            for (int regime = 0; regime < 2; regime++) {
+                const Regime *rg = regime == REGIME_RF ? &regime_rf : &regime_nt;
+                opt[regime] = theory_class_opt(t, regime, W, N);
+                FitInput in = make_input(&job, t, N, n, W, X, y);
+                fin[regime] = fit_pop_risk(rg, &in, M, NULL);
+                /* excess risk of least squares ~ p/n * noise level: p <= 55, n = 2e4:
+                 * below 0.02 R0 */
+                CHECK(fin[regime] - opt[regime] <= 0.02 * r0,
+                      "model %d regime %d N=%d: finite %g vs optimum %g", model, regime, N,
+                      fin[regime], opt[regime]);
+                CHECK(fin[regime] >= opt[regime] - 1e-9 * r0,
+                      "model %d regime %d N=%d: trained %g below class optimum %g", model,
+                      regime, N, fin[regime], opt[regime]);
+                in.n = -1;
+                double pop = fit_pop_risk(rg, &in, M, NULL);
+                CHECK(pop >= opt[regime] - 1e-9 * r0 && pop <= opt[regime] + 1e-9 * r0,
+                      "population fit = optimum");
+            }
+            CHECK(opt[0] >= opt[1] - 1e-12 * r0, "R_RF %g >= R_NT %g", opt[0], opt[1]);
+            if (model == MODEL_QUADRATIC && N >= d) {
+                /* target in the class and noiseless: exact to rounding */
+                CHECK(opt[1] <= 1e-12 * r0, "NT optimum 0 at N >= d (%g)", opt[1]);
+                CHECK(fin[1] <= 1e-10 * r0, "NT with n >> p fits exactly at N >= d (%g)",
+                      fin[1]);
+            }
+        }
+        free(M);
+        free(X);
+        free(y);
+        free(W);
+        data_target_free(t);
+    }
+}
+
+static void test_mixture_bayes(void)
+{
+    GROUP("mixture: Bayes floor");
+    JobSpec job;
+    job_defaults(&job);
+    job.models[0] = MODEL_MIXTURE;
+    job.mixture_rank = 3;
+    job.mixture_delta = 0.7;
+    job.test_samples = 20000;
+    int regimes[] = {REGIME_RF, REGIME_NT};
+    for (int r = 0; r < 2; r++) {
+        long ns[] = {2000, -1};
+        for (int k = 0; k < 2; k++) {
+            Task tk = {0, MODEL_MIXTURE, 12, 6, ns[k], regimes[r], 0};
+            TaskResult res;
+            int rc = task_run(&job, &tk, NULL, &res, NULL);
+            CHECK(rc == 0, "task ran (cause %s)", task_cause_name(res.cause));
+            double se = sqrt(0.25 / job.test_samples);
+            /* the Bayes error is a floor for every classifier: 3 binomial SE of slack */
+            CHECK(res.bayes_error <= res.error_test + 3 * se,
+                  "regime %d n=%ld: Bayes %.4f vs test error %.4f", regimes[r], ns[k],
+                  res.bayes_error, res.error_test);
+            CHECK(res.risk_pop >= res.theory - 1e-9, "pop risk >= class optimum");
+            CHECK(res.theory <= 1.0 + 1e-12, "class optimum <= trivial risk 1");
+        }
+    }
+    task_cache_clear();
+}
+
+int main(void)
+{
+    la_init(1);
+    test_population_brute();
+    test_finite_brute();
+    test_large_n();
+    test_mixture_bayes();
+    return th_finish("test_linear");
+}
