@@ -135,11 +135,6 @@ int main(void)
     data_target_free(tg);
     run(&job, MODEL_QUADRATIC, 4, 0, REGIME_RF, 1, &rf2);
     CHECK(rf2.rc == -1 && rf2.res.cause == CAUSE_INVALID, "n = 0 invalid");
-    job.mem_per_rank_mb = 1;
-    Task big = {0, MODEL_QUADRATIC, 400, 100, 100000, REGIME_NT, 0};
-    TaskResult res;
-    CHECK(task_run(&job, &big, NULL, &res, NULL) == -1 && res.cause == CAUSE_NOMEM,
-          "over the memory budget: nomem, no abort");
     CHECK(strcmp(task_cause_name(CAUSE_SOLVER), "solver") == 0 &&
               strcmp(task_stop_name(STOP_TOL), "tol") == 0 &&
               strcmp(task_cause_name(99), "?") == 0,
