@@ -20,6 +20,8 @@ enum { INIT_GAUSSIAN, INIT_SPHERE };
 /* NN_METHOD_DEFAULT ("auto") resolves per task: gd for finite n, population for n = inf. */
 enum { NN_METHOD_DEFAULT, NN_METHOD_GD, NN_METHOD_SGD, NN_METHOD_POPULATION, NN_METHOD_VARPRO };
 enum { NN_A_NORMAL, NN_A_POSITIVE, NN_A_SHARED };
+/* How gd and population minimise when nn_lr = auto. */
+enum { NN_OPTIMIZER_GD, NN_OPTIMIZER_LBFGS };
 
 /* Training-set size: n = round(coef * {1, d, d^2, N d}), or the population (n = inf). */
 typedef enum { NFORM_ABS, NFORM_D, NFORM_D2, NFORM_ND, NFORM_INF } NForm;
@@ -55,6 +57,7 @@ typedef struct {
     double ridge;                /* lambda >= 0 */
     int nn_method;               /* NN_METHOD_* */
     int nn_a_init;               /* NN_A_* */
+    int nn_optimizer;            /* NN_OPTIMIZER_* */
     long nn_steps;
     double nn_lr;                /* 0 = auto (chosen and adapted) */
     int nn_batch;                /* sgd only */

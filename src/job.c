@@ -22,6 +22,7 @@ static const char *const regime_names[] = {"rf", "nt", "nn", "null", NULL};
 static const char *const method_names[] = {"auto", "gd", "sgd", "population", "varpro", NULL};
 static const char *const a_init_names[] = {"normal", "positive", "shared", NULL};
 static const char *const init_names[] = {"gaussian", "sphere", NULL};
+static const char *const optimizer_names[] = {"gd", "lbfgs", NULL};
 static const char *const bool_names[] = {"no", "yes", NULL};
 
 const char *job_model_name(int m) { return m >= 0 && m < MODEL_COUNT ? model_names[m] : "?"; }
@@ -98,6 +99,8 @@ static const JobKey job_keys[] = {
      "auto (gd for finite n, population for n = inf) | gd | sgd | population | varpro"},
     {"train", "nn_a_init", KT_ENUM, "normal", 0, 0, a_init_names, F(nn_a_init), NOCOUNT,
      "second layer at start: normal N(0,1) | positive |N(0,1)| | shared (one positive scalar)"},
+    {"train", "nn_optimizer", KT_ENUM, "gd", 0, 0, optimizer_names, F(nn_optimizer), NOCOUNT,
+     "gd and population with nn_lr = auto: gd (backtracking line search) | lbfgs (same minima, 5-14x fewer steps)"},
     {"train", "nn_steps", KT_LONG, "2000", 1, 1e12, NULL, F(nn_steps), NOCOUNT,
      "NN step (iteration) budget"},
     {"train", "nn_lr", KT_LR, "auto", 1e-300, BIG, NULL, F(nn_lr), NOCOUNT,
@@ -970,15 +973,30 @@ static void print_value(const JobKey *k, const JobSpec *job, FILE *out)
     }
 }
 
+/* Keys at their default value are left out, so that a key added in a later version
+ * does not change the identity (and resumability) of existing jobs. */
 void job_print_canonical(const JobSpec *job, FILE *out)
 {
+    JobSpec def;
+    job_defaults(&def);
+    def.width_is_rho = job->width_is_rho;
     for (int i = 0; i < N_KEYS; i++) {
         const JobKey *k = &job_keys[i];
         if (k->off == F(rank) && job->target != TARGET_LOWRANK)
             continue; /* irrelevant keys do not change a job's identity */
-        fprintf(out, "%s.%s = ", k->section, k->name);
-        print_value(k, job, out);
-        fputc('\n', out);
+        char *mine = NULL, *base = NULL;
+        size_t l1 = 0, l2 = 0;
+        FILE *m1 = open_memstream(&mine, &l1), *m2 = open_memstream(&base, &l2);
+        if (!m1 || !m2)
+            abort();
+        print_value(k, job, m1);
+        print_value(k, &def, m2);
+        fclose(m1);
+        fclose(m2);
+        if (!k->def || strcmp(mine, base) != 0)
+            fprintf(out, "%s.%s = %s\n", k->section, k->name, mine);
+        free(mine);
+        free(base);
     }
 }
 

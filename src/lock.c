@@ -151,11 +151,27 @@ static int lock_slurm_gone(const char *job)
     return 0;
 }
 
+/* A killed process whose parent is gone stays a zombie where PID 1 does not reap
+ * (containers): kill(pid, 0) still succeeds, but it holds nothing. */
+static int lock_pid_zombie(long pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may contain spaces */
+    return p && p[1] == ' ' && p[2] == 'Z';
+}
+
 /* 1 when `other` is provably stale from `self`'s point of view (reason in why). */
 static int lock_is_stale(const Lock *other, const Lock *self, char *why, size_t len)
 {
     if (strcmp(other->host, self->host) == 0) {
-        if (kill((pid_t)other->pid, 0) != 0 && errno == ESRCH) {
+        if ((kill((pid_t)other->pid, 0) != 0 && errno == ESRCH) || lock_pid_zombie(other->pid)) {
             snprintf(why, len, "process %ld no longer exists on %.200s", other->pid, other->host);
             return 1;
         }

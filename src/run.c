@@ -241,7 +241,7 @@ int run_main(const CliArgs *args)
         free(text);
         grid_free(&c.grid);
         sched_finalize();
-        return status;
+        return c.rank == 0 ? status : LS_EXIT_OK;
     }
     sched_bcast(&mode, sizeof mode, 0);
     share_job(&c, &text);
@@ -308,5 +308,7 @@ int run_main(const CliArgs *args)
     free(text);
     grid_free(&c.grid);
     sched_finalize();
-    return status;
+    /* Rank 0 speaks for the job: mpirun aborts the others when a rank exits non-zero,
+     * and srun reports the largest status, so workers return 0 unless they failed. */
+    return c.rank == 0 || status == LS_EXIT_INTERNAL ? status : LS_EXIT_OK;
 }

@@ -200,6 +200,7 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     in.W0 = W0;
     in.a0 = a0;
     in.nn_method = job_nn_method(job, n);
+    in.nn_optimizer = job->nn_optimizer == NN_OPTIMIZER_LBFGS ? NN_OPT_LBFGS : NN_OPT_BACKTRACK;
     in.sgd_key = rng_key(job->seed, RNG_SITE_SGD, (uint32_t)t->model, (uint32_t)d,
                          (uint32_t)t->replicate);
     in.stop = stop;
