@@ -60,6 +60,16 @@ for np in 2 3; do
 done
 CHECK test ! -e "$D/r3.h5.creating"
 
+# ---- refusals on 3 ranks leave the file byte-identical --------------------------------
+sum0=$(cksum <"$D/r3.h5")
+mpirun --oversubscribe -np 3 $W probe "$D/r3.h5" other-job >"$D/p.log" 2>&1
+grep -q "probe: rc=-4 on all ranks" "$D/p.log" && ok "other job: EJOB (-4) on all 3 ranks" || bad "other job: $(cat "$D/p.log")"
+[ "$(cksum <"$D/r3.h5")" = "$sum0" ] && ok "file byte-identical after the refusal" || bad "file changed by a refused open"
+echo "not hdf5" >"$D/foreign.h5"
+mpirun --oversubscribe -np 2 $W probe "$D/foreign.h5" writer-hash-1 >"$D/p.log" 2>&1
+grep -q "probe: rc=-3 on all ranks" "$D/p.log" && ok "foreign file: EFOREIGN (-3) on all ranks" || bad "foreign: $(cat "$D/p.log")"
+[ "$(cat "$D/foreign.h5")" = "not hdf5" ] && ok "foreign file untouched" || bad "foreign file changed"
+
 # ---- a reader while a job writes ------------------------------------------------------
 mpirun --oversubscribe -np 2 $W run "$D/live.h5" 400 4000 >"$D/live.log" 2>&1 &
 mp=$!

@@ -5,6 +5,8 @@
  *       DELAY_US after each, collective flush every 25 rounds; PIDDIR gets one empty file
  *       named after each rank's pid (for the killer). WRITER_WEIGHTS=1: save_weights on
  *       (a slower create step, per-task weight datasets written too).
+ *   test_store_writer probe PATH HASH                   under mpirun: store_open with HASH
+ *       on every rank; prints "probe: rc=R on all ranks" (or "probe: ranks disagree").
  *   test_store_writer verify PATH T [complete]          serial, no MPI: the file is absent
  *       or opens read-only, /tasks is the grid and every done/failed row is bitwise the
  *       expected one; "complete": no row pending. Prints "verify: absent" or counts. */
@@ -233,6 +235,19 @@ int main(int argc, char **argv)
         long bad = writer_verify(argv[2], T, complete, &done, &pending);
         printf("verify: %s done=%ld pending=%ld bad=%ld\n", bad == 0 ? "ok" : "BAD", done, pending, bad);
         return bad == 0 ? 0 : 1;
+    }
+    if (argc >= 4 && strcmp(argv[1], "probe") == 0) {
+        MPI_Init(&argc, &argv);
+        Store *st = NULL;
+        int rank, rc = store_open(argv[2], MPI_COMM_WORLD, argv[3], &st), lo, hi;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        store_close(st); /* collective; NULL on every rank when refused */
+        if (rank == 0)
+            printf(lo == hi ? "probe: rc=%d on all ranks\n" : "probe: ranks disagree\n", lo);
+        MPI_Finalize();
+        return lo == hi ? 0 : 1;
     }
     if (argc >= 5 && strcmp(argv[1], "run") == 0) {
         if (argc > 5) { /* our pid, before MPI_Init, for the killer */
