@@ -70,6 +70,19 @@ mpirun --oversubscribe -np 2 $W probe "$D/foreign.h5" writer-hash-1 >"$D/p.log" 
 grep -q "probe: rc=-3 on all ranks" "$D/p.log" && ok "foreign file: EFOREIGN (-3) on all ranks" || bad "foreign: $(cat "$D/p.log")"
 [ "$(cat "$D/foreign.h5")" = "not hdf5" ] && ok "foreign file untouched" || bad "foreign file changed"
 
+# ---- weights and curves (save_weights = yes) -------------------------------------------
+WRITER_WEIGHTS=1 RUN 2 -x WRITER_WEIGHTS $W run "$D/w.h5" 60 0
+CHECK "$PY" -c "
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r', locking=False)
+g = f['weights/task_9']  # N = 1 + 9 % 7 = 3, d = 6
+assert g['W0'].shape == (3, 6) and (g['W0'][:].ravel() == 9 + np.arange(18) * 1e-3).all()
+assert (g['a0'][:] == -9 - np.arange(3)).all() and g['c'][0] == 9.0
+assert (g['M'][:].ravel() == 4.5 + np.arange(36)).all()
+assert f['targets/d6/B'].shape == (1000, 6, 6) and np.isnan(f['targets/d6/b0'][0])
+assert (f['curves'][9]['train'] == 9 + np.arange(4)).all() and (f['curves_steps'][:] == [1, 10, 100, 1000]).all()
+print('weights, targets, curves: ok')" "$D/w.h5"
+
 # ---- a reader while a job writes ------------------------------------------------------
 mpirun --oversubscribe -np 2 $W run "$D/live.h5" 400 4000 >"$D/live.log" 2>&1 &
 mp=$!
@@ -105,21 +118,22 @@ trial() { # NAME WEIGHTS T DELAY_US SECONDS
     left=""; [ -e "$P.creating" ] && left=" (PATH.creating left)"
     if $W verify "$P" "$3" >"$D/v.log" 2>&1; then ok "kill $name: $(cat "$D/v.log")$left"
     else bad "kill $name: $W verify $P $3: $(cat "$D/v.log")$left"; fi
-    echo "trial $name seed=$seed weights=$2 T=$3 delay_us=$4 kill_after=$5: $(cat "$D/v.log")$left" >>"$D/trials.txt"
+    echo "trial $name weights=$2 T=$3 delay_us=$4 kill_after=$5: $(cat "$D/v.log")$left" >>"$D/trials.txt"
     # resume on 2 ranks (creates it if absent, over a leftover .creating), then complete
     WRITER_WEIGHTS=$2 RUN 2 -x WRITER_WEIGHTS $W run "$P" "$3" 0
     CHECK $W verify "$P" "$3" complete
 }
-seed=$(( $(date +%s) % 100000 ))
-rnd() { awk -v s="$seed" -v i="$1" -v lo="$2" -v hi="$3" \
-        'BEGIN { srand(s); for (k = 0; k < i; k++) rand(); printf "%.2f", lo + rand() * (hi - lo) }'; }
-echo "seed $seed (the create step of 800 tasks with weights runs about 0.5 s to 1.7 s)"
-trial create1 1 800 0 0.7
-trial create2 1 800 0 "$(rnd 1 0.5 1.3)"
-trial rows1 0 900 5000 "$(rnd 2 0.3 1.5)"
-trial rows2 0 900 5000 "$(rnd 3 0.3 1.5)"
-trial rows3 1 400 5000 "$(rnd 4 0.8 2.0)"
-trial late 0 900 3000 "$(rnd 5 1.0 1.6)"
+rnd() { # LO HI: a uniform random moment, two decimals
+    r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+    awk -v r="$r" -v lo="$1" -v hi="$2" 'BEGIN { printf "%.2f", lo + r / 65535 * (hi - lo) }'
+}
+echo "kill moments are random (the create step of 500 tasks with weights runs from about 0.5 s to 1.2 s)"
+trial create1 1 500 0 0.7
+trial create2 1 500 0 "$(rnd 0.55 1.2)"
+trial rows1 0 900 5000 "$(rnd 0.3 1.5)"
+trial rows2 0 900 5000 "$(rnd 0.3 1.5)"
+trial rows3 1 300 5000 "$(rnd 0.8 1.8)"
+trial late 0 900 3000 "$(rnd 1.0 1.6)"
 cat "$D/trials.txt"
 
 if [ $fail -eq 0 ]; then rm -rf "$D"; else echo "kept $D"; fi

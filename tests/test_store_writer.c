@@ -109,7 +109,9 @@ static int writer_run(const char *path, long T, long delay_us, const char *piddi
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     Store *st = NULL;
+    double t0 = MPI_Wtime();
     int rc = writer_open(path, T, rank, &st);
+    double t_open = MPI_Wtime() - t0;
     if (rc != STORE_OK) {
         fprintf(stderr, "writer: rank %d: open failed (%d)\n", rank, rc);
         MPI_Abort(MPI_COMM_WORLD, 1);
@@ -142,7 +144,13 @@ static int writer_run(const char *path, long T, long delay_us, const char *piddi
             store_flush(st);
     }
     long total = 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t_rows = MPI_Wtime() - t0 - t_open;
     MPI_Reduce(&mine, &total, 1, MPI_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (rank == 0 && getenv("WRITER_TIMES"))
+        fprintf(stderr, "writer: %d ranks, T=%ld: create/open %.3f s, %ld rows in %.3f s "
+                "(%.0f rows/s, flush every 25 rounds)\n", size, T, t_open, total, t_rows,
+                total / t_rows);
     if (rank == 0)
         store_run_end(st, 0, "complete", total);
     rc = store_close(st);
