@@ -114,7 +114,9 @@ void store_run_from_env(StoreRun *run, int argc, char **argv);
 /* COLLECTIVE. H5Fflush (which calls MPI_File_sync): every row written so far survives
  * a node crash. */
 int store_flush(Store *st);
-/* COLLECTIVE (NULL: no-op, call it on all ranks or none). Flushes and closes. */
+/* Flushes (if writable) and closes; NULL is a no-op. COLLECTIVE for a handle from
+ * store_open (call it on every rank, also where open was refused: NULL there);
+ * serial for one from store_open_readonly. */
 int store_close(Store *st);
 
 /* ---- both sides: reads (INDEPENDENT in a run) -------------------------------------- */

@@ -49,6 +49,21 @@ static ssize_t journal_first_line(int fd, char *buf, size_t len)
     return (ssize_t)strlen(buf);
 }
 
+/* After a crash the last line may be torn: end it, so the next entry starts a line. */
+static int journal_end_line(int fd, const char *path)
+{
+    char last = '\n';
+    int rfd = open(path, O_RDONLY);
+    off_t end = rfd >= 0 ? lseek(rfd, 0, SEEK_END) : -1;
+    if (end > 0 && pread(rfd, &last, 1, end - 1) != 1)
+        last = '\n';
+    if (rfd >= 0)
+        close(rfd);
+    if (end < 0)
+        return JOURNAL_ERR;
+    return last == '\n' ? JOURNAL_OK : journal_write_line(fd, "\n", 1);
+}
+
 static int journal_header_matches(const char *line, const char *job_hash)
 {
     size_t m = strlen(JOURNAL_MAGIC);
@@ -77,6 +92,8 @@ int journal_open(const char *path, const char *job_hash, int fresh, Journal **ou
             rc = JOURNAL_ERR;
     } else if (!journal_header_matches(line, job_hash)) {
         rc = JOURNAL_EJOB;
+    } else if (journal_end_line(fd, path) < 0) {
+        rc = JOURNAL_ERR;
     }
     if (rc != JOURNAL_OK) {
         close(fd);
@@ -176,8 +193,8 @@ int journal_read_latest(const char *path, const char *job_hash, long count, uint
         }
         first = 0;
         JournalEntry e;
-        if (strncmp(line, "#", 1) == 0)
-            continue;
+        if (line[0] == '#' || (complete && line[0] == '\0'))
+            continue; /* headers; the empty line that ends a torn one */
         if (!complete || !journal_parse(line, &e) || e.id < 0 || e.id >= count) {
             nb++;
             continue;

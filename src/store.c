@@ -90,6 +90,10 @@ int store_open(const char *path, MPI_Comm comm, const char *job_hash, Store **ou
     *out = NULL;
     if (access(path, F_OK) != 0)
         return STORE_EMISSING;
+    if (access(path, R_OK | W_OK) != 0) {
+        log_error("store: %s: %s", path, strerror(errno));
+        return STORE_ERR;
+    }
     hid_t fapl = mpio_fapl(comm);
     if (fapl < 0)
         return STORE_ERR;
