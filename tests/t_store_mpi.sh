@@ -86,7 +86,8 @@ print('weights, targets, curves: ok')" "$D/w.h5"
 # ---- a reader while a job writes ------------------------------------------------------
 mpirun --oversubscribe -np 2 $W run "$D/live.h5" 400 4000 >"$D/live.log" 2>&1 &
 mp=$!
-sleep 1
+for i in $(seq 1 200); do [ -e "$D/live.h5" ] && break; sleep 0.1; done # slow when the machine is busy
+sleep 0.3
 CHECK $W verify "$D/live.h5" 400
 CHECK "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r',locking=False); s=f['status'][:]; print('live h5py: done', int((s>0).sum()), 'of', len(s))" "$D/live.h5"
 wait $mp && ok "live writer finished" || bad "live writer finished"
