@@ -6,6 +6,8 @@
  * appenders on one node never interleave within a line):
  *   # lazysweep-journal 1 job=<hash>                       (first line)
  *   task=<id> status=<done|failed> attempt=<a> rank=<r> seconds=<s> cause=<c> check=<8 hex>
+ * Lines are written with one write() each and fsync'ed at most once a second and at
+ * close (see JOURNAL_SYNC_SECONDS in journal.c).
  * `check` is FNV-1a 32 of the text before " check=". Lines that are torn (no newline),
  * garbled (check mismatch) or unknown are skipped and counted; later lines win. On a
  * shared file system without atomic O_APPEND (NFS), let one rank (the master) write. */
