@@ -14,6 +14,7 @@
 #include "log.h"
 #include "plan.h"
 #include "run.h"
+#include "repair.h"
 #include "status.h"
 #include "aggregate.h"
 #include "task_cmd.h"
@@ -58,6 +59,10 @@ static const Command commands[] = {
      "--csv OUT writes the CSV columns model,target,d,N,rho,n,regime,replicates,\n"
      "risk_pop_mean,risk_pop_se,risk_test_mean,risk_test_se,risk_train_mean,risk_train_se,\n"
      "error_test_mean,error_test_se,theory (n = inf for the population; empty = n/a)."},
+    {"repair", "FILE", "rebuild /status of a damaged results file from its journal", repair_main,
+     "Rebuilds /status of FILE from FILE.journal, trusting an entry only where the /results\n"
+     "row of that attempt reached the file. Takes FILE.lock: not while a job writes FILE.\n"
+     "Then `lazysweep run` resumes as usual."},
     {"help", "[job]", "explain the job-file keys (`lazysweep help job`)", help_main,
      "`lazysweep help job` lists every job-file key with its section, default and meaning."},
 };

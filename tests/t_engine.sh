@@ -51,6 +51,14 @@ grep -q "0 done, 0 failed" "$logs/case$case_no.log" && ok || bad "rerun of a com
 [ ! -e "$work/ref.h5.lock" ] && [ ! -e "$work/np3.h5.lock" ] && ok || bad "lock left behind"
 [ -s "$work/np3.h5.journal" ] && ok || bad "no journal"
 
+# ---- a damaged /status is rebuilt from the journal -------------------------------------
+cp "$work/np3.h5" "$work/rep.h5"; cp "$work/np3.h5.journal" "$work/rep.h5.journal"
+"$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['status'][10:90]=0; f.close()" "$work/rep.h5"
+RUN 0 3 status "$work/rep.h5"
+RUN 0 0 repair "$work/rep.h5"
+grep -q "80 tasks changed" "$logs/case$case_no.log" && ok || bad "repair did not restore 80 tasks"
+SAME "$work/ref.h5" "$work/rep.h5"
+
 # ---- a foreign file is refused and left byte-identical ------------------------------
 before=$(sum "$work/np3.h5"); jbefore=$(sum "$work/np3.h5.journal")
 RUN 2 2 run "$other" -o "$work/np3.h5"
