@@ -88,7 +88,7 @@ static const Option options[] = {
     {"time-limit", 0, OPT_SECONDS, A(time_limit), "run", "", "SECONDS",
      "stop dispatching when the next task would not finish in time (exit 3)"},
     {"sync-every", 0, OPT_SECONDS, A(sync_every), "run", "", "SECONDS",
-     "collective flush period (default: only at the end and on a signal)"},
+     "collective flush period (default 600; 0: only at the end and on a signal)"},
     {"quiet", 'q', OPT_FLAG, A(quiet), "run", "", NULL, "no progress lines"},
     {"mem-per-rank", 0, OPT_BYTES, A(mem_per_rank), "plan run", "", "SIZE",
      "memory budget of one rank, e.g. 4G, 500M (default: physical memory / cores)"},
@@ -207,8 +207,8 @@ static int set_option(const Option *o, CliArgs *args, const char *cmd, const cha
     case OPT_SECONDS: {
         errno = 0;
         double v = strtod(val, &end);
-        if (*val == '\0' || *end || errno || !(v > 0))
-            return usage_error(cmd, "--%s: expected seconds > 0, got '%s'", o->name, val);
+        if (*val == '\0' || *end || errno || !(v >= 0) || !isfinite(v))
+            return usage_error(cmd, "--%s: expected seconds >= 0, got '%s'", o->name, val);
         *(double *)(base + o->off) = v;
         return 0;
     }
@@ -239,6 +239,7 @@ int cli_parse(int argc, char **argv, CliArgs *args)
 {
     memset(args, 0, sizeof *args);
     args->show = 10;
+    args->sync_every = 600;
     args->argc = argc;
     args->argv = argv;
     if (argc < 2) {

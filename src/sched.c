@@ -296,10 +296,19 @@ static void master_parallel(Master *m, const SchedWork *w)
             m->rate_seconds += now() - batch_start[from];
             m->rate_cost += batch_cost[from];
         }
-        /* A due sync goes to every worker before anyone is told to stop. */
+        /* A due sync goes to every worker before anyone is told to stop. Workers that
+         * got it wait in the collective until the last one finishes its batch, so a
+         * sync is skipped while batches are long compared with the period (idle time
+         * would exceed ~5%); the final close flushes anyway. */
         if (!sync_pending && !stop_sent && w->sync && m->opt->sync_every > 0 &&
-            now() - last_sync >= m->opt->sync_every)
-            sync_pending = 1, sync_sent = 0;
+            now() - last_sync >= m->opt->sync_every) {
+            double mean_batch = m->sum->done + m->sum->failed > 0 && m->rate_cost > 0
+                                    ? m->rate_seconds / (m->sum->done + m->sum->failed) : 0;
+            if (mean_batch <= m->opt->sync_every / 20)
+                sync_pending = 1, sync_sent = 0;
+            else
+                last_sync = now();
+        }
         if (sync_pending) {
             order[0] = CMD_SYNC;
             order[1] = 0;

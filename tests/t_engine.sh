@@ -73,6 +73,16 @@ RUN 0 2 status "$work/foreign.h5"
 RUN 0 2 run "$top/tests/jobs/bad/bad_n.ini" -o "$work/never.h5"
 [ ! -e "$work/never.h5" ] && [ ! -e "$work/never.h5.lock" ] && ok || bad "bad job created files"
 
+# ---- failed tasks: recorded with a cause, exit 4, rerun only with --retry-failed ----------
+fj=$top/tests/jobs/failing.ini
+RUN 2 4 run "$fj" -o "$work/fail.h5" -q
+RUN 0 4 status "$work/fail.h5"
+grep -q "failed (nonfinite): 4" "$logs/case$case_no.log" && ok || bad "status does not show 4 nonfinite failures"
+RUN 2 4 run "$fj" -o "$work/fail.h5" -q
+grep -q "0 done, 0 failed" "$logs/case$case_no.log" && ok || bad "failed tasks rerun without --retry-failed"
+RUN 2 4 run "$fj" -o "$work/fail.h5" -q --retry-failed
+"$bin" status "$work/fail.h5" --json | grep -q '"max_attempts": 2' && ok || bad "attempts not counted on retry"
+
 # ---- early stops and resume ----------------------------------------------------------
 RUN 3 3 run "$job" -o "$work/max.h5" -q --max-tasks 20
 RUN 0 3 status "$work/max.h5"
