@@ -296,9 +296,10 @@ def to_csv(tab, out):
 
 def read_aggregate_csv(path):
     """Read a CSV from `lazysweep aggregate --csv` (or to_csv) into summary()'s form."""
-    t = pd.read_csv(path, keep_default_na=True, dtype={"target": str})
-    t["n"] = t["n"].astype(str).map(lambda s: math.inf if s == "inf" else float(s))
-    t["target"] = t["target"].fillna("none")
+    # only empty cells are missing ("null" is a regime, "none" a target)
+    t = pd.read_csv(path, keep_default_na=False, na_values=[""],
+                    dtype={"model": str, "target": str, "regime": str, "n": str})
+    t["n"] = t["n"].map(lambda s: math.inf if s == "inf" else float(s))
     return t
 
 

@@ -81,7 +81,7 @@ def shared_legend(fig, axes, rect_top=0.97):
     for ax in np.ravel(axes):
         for h, l in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(l, h)
-    ncol = min(len(seen), 4)
+    ncol = max(1, min(len(seen), int(fig.get_size_inches()[0] / 2.4), 5))
     nlines = int(math.ceil(len(seen) / max(ncol, 1)))
     h_in = fig.get_size_inches()[1]
     bottom = min(0.35, (0.22 * nlines + 0.15) / h_in)
@@ -108,7 +108,7 @@ def width_panels(df):
     return [tuple(r) for r in keys[["model", "target", "d", "n"]].itertuples(index=False)]
 
 
-def draw_width_risk(ax, sub, model, target, d, n, legend_done):
+def draw_width_risk(ax, sub, model, target, d, n, logy=False):
     regimes = [r for r in REGIME_ORDER if r in set(sub["regime"])]
     rho_max = sub["rho"].max()
     logx = sub["rho"].max() / max(sub["rho"].min(), 1e-12) > 20
@@ -145,8 +145,15 @@ def draw_width_risk(ax, sub, model, target, d, n, legend_done):
         ax.set_xlim(0, rho_max * 1.05)
     ax.set_xlabel("N / d")
     ax.set_ylabel("R / R\u2080 (population)" if model == "quadratic" else "square loss R / R\u2080")
-    top = ax.get_ylim()[1]
-    ax.set_ylim(0, max(1.05, min(top, 1.5)))  # points above 1.5 R0 (finite-n peaks) run off
+    if logy:
+        ax.set_yscale("log")
+        vals = sub[sub["done"]]["risk_pop_norm"].to_numpy(float)
+        vals = vals[np.isfinite(vals) & (vals > 1e-8)]  # exact zeros (N >= d) sit off-scale
+        ax.set_ylim(max(vals.min() * 0.4, 1e-6) if len(vals) else 1e-4, 1.5)
+        ax.set_ylabel(ax.get_ylabel() + ", log scale")
+    else:
+        top = ax.get_ylim()[1]
+        ax.set_ylim(0, max(1.05, min(top, 1.5)))  # points above 1.5 R0 (finite-n peaks) run off
     ax.grid(alpha=0.3)
     ax.set_title(panel_title(model, target, d, n), fontsize=9)
 
@@ -172,20 +179,28 @@ def draw_width_error(ax, sub, d, n):
     ax.set_title(panel_title("mixture", None, d, n), fontsize=9)
 
 
-def fig_width(df):
+def fig_width(df, logy=None):
     panels = width_panels(df)
     if not panels:
         raise SystemExit("plot: no DONE tasks to draw")
     quad = [p for p in panels if p[0] == "quadratic"]
     mix = [p for p in panels if p[0] == "mixture"]
-    ncol = min(max(len(quad), len(mix), 1), 4)
+    if logy is None:  # one quadratic panel: add its log-scale twin (small risks visible)
+        logy = len(quad) == 1 and not mix
+    ncol = min(max(len(quad) * (2 if logy and len(quad) == 1 else 1), len(mix), 1), 4)
     rows = []  # (kind, panel)
-    for i in range(0, len(quad), ncol):
-        rows.append([("risk", p) for p in quad[i:i + ncol]])
+    if logy and len(quad) == 1:
+        rows.append([("risk", quad[0]), ("risklog", quad[0])])
+    else:
+        for i in range(0, len(quad), ncol):
+            rows.append([("risk", p) for p in quad[i:i + ncol]])
+            if logy:
+                rows.append([("risklog", p) for p in quad[i:i + ncol]])
     for i in range(0, len(mix), ncol):
         rows.append([("risk", p) for p in mix[i:i + ncol]])
         rows.append([("error", p) for p in mix[i:i + ncol]])
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(4.6 * ncol + 0.5, 3.9 * len(rows) + 0.6),
+    width = max(4.6 * ncol + 0.5, 7.5)
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(width, 3.9 * len(rows) + 1.2),
                              squeeze=False)
     for i, row in enumerate(rows):
         for j in range(ncol):
@@ -196,8 +211,8 @@ def fig_width(df):
             kind, (model, target, d, n) = row[j]
             sub = df[(df["model"] == model) & (df["target"] == target) & (df["d"] == d) &
                      (df["n"] == n)]
-            if kind == "risk":
-                draw_width_risk(ax, sub, model, target, d, n, False)
+            if kind in ("risk", "risklog"):
+                draw_width_risk(ax, sub, model, target, d, n, kind == "risklog")
             else:
                 draw_width_error(ax, sub, d, n)
     fig.suptitle(job_title(df, "risk against width N/d (mean \u00b1 s.e. over replicates)"),
@@ -324,7 +339,10 @@ def main(argv=None):
     ap.add_argument("file")
     ap.add_argument("-o", "--output", required=True, help="output file (.png, .pdf, .svg)")
     ap.add_argument("--kind", choices=["auto", "width", "learning", "curves"], default="auto")
-    ap.add_argument("--dpi", type=int, default=110)
+    ap.add_argument("--dpi", type=int, default=100)
+    ap.add_argument("--logy", action="store_true", default=None,
+                    help="width figure: add log-scale copies of the quadratic panels "
+                         "(default: only when there is a single quadratic panel)")
     args = ap.parse_args(argv)
     df = ls.load(args.file)
     if not df["done"].any():
@@ -335,8 +353,12 @@ def main(argv=None):
         fin = df[df["done"] & np.isfinite(df["n"])]
         many = len(fin) and fin.groupby(["model", "d", "N"])["n"].nunique().max() >= 3
         kind = "learning" if many else "width"
-    fig = {"width": fig_width, "learning": fig_learning}.get(kind)
-    fig = fig(df) if fig else fig_curves(df, args.file)
+    if kind == "width":
+        fig = fig_width(df, args.logy)
+    elif kind == "learning":
+        fig = fig_learning(df)
+    else:
+        fig = fig_curves(df, args.file)
     fig.savefig(args.output, dpi=args.dpi)
     plt.close(fig)
     print("plot: wrote %s (%s)" % (args.output, kind))
