@@ -34,6 +34,7 @@ COLORS = {"rf": "#1f77b4", "nt": "#ff7f0e", "nn": "#2ca02c", "null": "#7f7f7f"}
 MARKERS = {"rf": "s", "nt": "^", "nn": "o", "null": "x"}
 LABELS = {"rf": "RF", "nt": "NT", "nn": "NN", "null": "null"}
 REGIME_ORDER = ["rf", "nt", "nn", "null"]
+LOG_FLOOR = 1e-4  # learning curves: smaller risks are drawn as arrows at the axis
 
 
 def n_label(n, d):
@@ -129,7 +130,7 @@ def draw_width_risk(ax, sub, model, target, d, n, logy=False):
             ot = group_stats(opt, ["rho"], "t_norm").sort_values("rho")
             if len(ot):
                 ax.plot(ot["rho"], ot["mean"], color=COLORS[r], ls=(0, (1, 1.5)), lw=1.2,
-                        alpha=0.8, label="%s class optimum at this d, n = \u221e" % LABELS[r],
+                        marker="x", ms=4, alpha=0.9, label="%s class optimum at this d, n = \u221e" % LABELS[r],
                         zorder=1)
         # SPEC §3 limit (d -> inf)
         if model == "quadratic":
@@ -252,9 +253,17 @@ def fig_learning(df):
         regimes = [r for r in REGIME_ORDER if r in set(sub["regime"])]
         metric = "risk_pop_norm" if model == "quadratic" else "error_test"
         ymin = np.inf
+        anytiny = False
         for r in regimes:
             s = fin[fin["regime"] == r]
             st = group_stats(s, ["n"], metric).sort_values("n")
+            if model == "quadratic":  # log scale: (numerically) exact zeros drawn as arrows
+                tiny = st["mean"] < LOG_FLOOR
+                if tiny.any():
+                    anytiny = True
+                    ax.plot(st["n"][tiny], np.full(tiny.sum(), LOG_FLOOR * 1.6), ls="none",
+                            marker="v", ms=6, color=COLORS[r], label="below %g" % LOG_FLOOR)
+                st = st[~tiny]
             errorbar(ax, st["n"], st["mean"], st["se"], r, label=LABELS[r])
             if len(st):
                 pos = st["mean"][st["mean"] > 0]
@@ -277,7 +286,7 @@ def fig_learning(df):
         ax.set_xlabel("training samples n")
         if model == "quadratic":
             ax.set_yscale("log")
-            ax.set_ylim(max(ymin * 0.5, 1e-4) if np.isfinite(ymin) else 1e-3, None)
+            ax.set_ylim(LOG_FLOOR if anytiny or not np.isfinite(ymin) else max(ymin * 0.5, LOG_FLOOR), None)
             ax.set_ylabel("R / R\u2080 (population)")
         else:
             ax.set_ylabel("0-1 test error")
@@ -304,13 +313,16 @@ def fig_curves(df, path):
     keys = [tuple(k) for k in keys.itertuples(index=False)]
     ncol = min(len(keys), 3)
     nrow = int(math.ceil(len(keys) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.4 * ncol + 0.5, 4.2 * nrow + 0.6), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(max(5.4 * ncol + 0.5, 7.5), 4.6 * nrow + 0.6),
+                             squeeze=False)
     for idx, (model, target, d, n) in enumerate(keys):
         ax = axes[idx // ncol][idx % ncol]
         sub = cur[(cur["model"] == model) & (cur["target"] == target) & (cur["d"] == d) &
                   (cur["n"] == n)]
         Ns = sorted(sub["N"].unique())
         cmap = plt.get_cmap("viridis")
+        pos = sub["test_norm"][sub["test_norm"] > 0]
+        floor = max(pos.min() * 0.5, 1e-7) if len(pos) else 1e-6
         for i, N in enumerate(Ns):
             col = cmap(i / max(len(Ns) - 1, 1))
             s = sub[sub["N"] == N]
@@ -318,10 +330,11 @@ def fig_curves(df, path):
             ax.plot(m.index, m.values, color=col, lw=1.3, label="N/d = %.3g" % (N / d))
             opt = df[(df["id"].isin(s["id"]))]
             o = (opt["theory"] / opt["r0"]).mean()
-            if np.isfinite(o):
+            if np.isfinite(o) and o > floor:
                 ax.axhline(o, color=col, ls=":", lw=0.9)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_ylim(floor, None)
         ax.set_xlabel("optimiser step")
         ax.set_ylabel("NN test risk R / R\u2080")
         ax.grid(alpha=0.3, which="both")
