@@ -40,12 +40,11 @@ LOG_FLOOR = 1e-4  # learning curves: smaller risks are drawn as arrows at the ax
 def n_label(n, d):
     if math.isinf(n):
         return "n = \u221e"
-    r2 = n / d ** 2
-    if abs(r2 - round(r2, 2)) < 1e-9 and r2 >= 0.25:
-        return "n = %d (%gd\u00b2)" % (n, round(r2, 2))
-    r1 = n / d
-    if abs(r1 - round(r1, 1)) < 1e-9:
-        return "n = %d (%gd)" % (n, round(r1, 1))
+    r2, r1 = n / d ** 2, n / d
+    if r2 >= 0.25 and abs(r2 * 4 - round(r2 * 4)) < 1e-9:  # 0.25d², 0.5d², d², 4d² ...
+        return "n = %d (%gd\u00b2)" % (n, r2)
+    if abs(r1 - round(r1)) < 1e-9:
+        return "n = %d (%gd)" % (n, round(r1))
     return "n = %d" % n
 
 
@@ -262,7 +261,7 @@ def fig_learning(df):
                 if tiny.any():
                     anytiny = True
                     ax.plot(st["n"][tiny], np.full(tiny.sum(), LOG_FLOOR * 1.6), ls="none",
-                            marker="v", ms=6, color=COLORS[r], label="below %g" % LOG_FLOOR)
+                            marker="v", ms=6, color=COLORS[r], label="R/R\u2080 < %g (off scale)" % LOG_FLOOR)
                 st = st[~tiny]
             errorbar(ax, st["n"], st["mean"], st["se"], r, label=LABELS[r])
             if len(st):
