@@ -1,0 +1,381 @@
+#!/usr/bin/python3
+"""The paper's figures from a lazysweep results file (headless: Agg backend).
+
+    /usr/bin/python3 analysis/plot.py results.h5 -o fig.png [--kind auto|width|learning|curves]
+
+- width (Ghorbani et al. 2019, Fig. 1 style): normalised population risk R/R0 against
+  N/d, one curve per regime (RF, NT, NN), mean +- standard error over replicates, the
+  SPEC §3 limits (d -> inf) as lines, one panel per (model, target, d, n). For finite n
+  the training risk is drawn hollow and the class optimum at this d and n = inf (per task
+  W0, the results' `theory` field) dotted. Mixture panels add a row with the 0-1 test
+  error, the Bayes error as a floor and chance (1/2).
+- learning: R/R0 against n (log-log), one panel per (model, target, d, N), one curve per
+  regime; the n = inf value as a dashed line, the regimes' parameter counts as ticks.
+- curves: NN training curves (/curves, curve_points > 0): risk against the optimiser step.
+- auto (default): learning when some (model, d, N) has 3 or more finite n, else width.
+
+Works on a file that is still being written (only DONE tasks are drawn).
+"""
+import argparse
+import math
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lazysweep as ls  # noqa: E402
+
+COLORS = {"rf": "#1f77b4", "nt": "#ff7f0e", "nn": "#2ca02c", "null": "#7f7f7f"}
+MARKERS = {"rf": "s", "nt": "^", "nn": "o", "null": "x"}
+LABELS = {"rf": "RF", "nt": "NT", "nn": "NN", "null": "null"}
+REGIME_ORDER = ["rf", "nt", "nn", "null"]
+LOG_FLOOR = 1e-4  # learning curves: smaller risks are drawn as arrows at the axis
+
+
+def n_label(n, d):
+    if math.isinf(n):
+        return "n = \u221e"
+    r2, r1 = n / d ** 2, n / d
+    if r2 >= 0.25 and abs(r2 * 4 - round(r2 * 4)) < 1e-9:  # 0.25d², 0.5d², d², 4d² ...
+        return "n = %d (%gd\u00b2)" % (n, r2)
+    if abs(r1 - round(r1)) < 1e-9:
+        return "n = %d (%gd)" % (n, round(r1))
+    return "n = %d" % n
+
+
+def panel_title(model, target, d, n=None, N=None):
+    s = "quadratic, %s target" % target if model == "quadratic" else "mixture"
+    s += ", d = %d" % d
+    if N is not None:
+        s += ", N = %d (N/d = %.3g)" % (N, N / d)
+    if n is not None:
+        s += "\n" + n_label(n, d)
+    return s
+
+
+def group_stats(df, keys, value):
+    """Mean, standard error (ddof 1) and count of `value` over DONE replicates."""
+    g = df[df["done"] & np.isfinite(df[value])].groupby(keys)[value]
+    out = g.agg(["mean", "count", "std"]).reset_index()
+    out["se"] = out["std"] / np.sqrt(out["count"])
+    out.loc[out["count"] < 2, "se"] = np.nan
+    return out
+
+
+def errorbar(ax, x, y, se, regime, label=None, hollow=False, ls_="-", ms=5, z=3):
+    c = COLORS.get(regime, "k")
+    ax.errorbar(x, y, yerr=np.where(np.isfinite(se), se, 0), color=c, marker=MARKERS.get(regime, "o"),
+                ms=ms, lw=1.4 if not hollow else 0.9, ls=ls_, capsize=2.5, label=label,
+                mfc="white" if hollow else c, zorder=z)
+
+
+def shared_legend(fig, axes, rect_top=0.97):
+    """One legend for the whole figure (labels deduplicated, in first-seen order) below
+    the panels, then tight_layout around it."""
+    seen = {}
+    for ax in np.ravel(axes):
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(l, h)
+    ncol = max(1, min(len(seen), int(fig.get_size_inches()[0] / 2.4), 5))
+    nlines = int(math.ceil(len(seen) / max(ncol, 1)))
+    h_in = fig.get_size_inches()[1]
+    bottom = min(0.35, (0.22 * nlines + 0.15) / h_in)
+    if seen:
+        fig.legend(list(seen.values()), list(seen.keys()), loc="lower center", ncol=ncol,
+                   fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, rect_top))
+
+
+def job_title(df, what):
+    name = df.attrs.get("job_name", "?")
+    st = df["status"].value_counts()
+    done, total = int(st.get(1, 0)), len(df)
+    extra = "" if done == total else "  [%d of %d tasks done]" % (done, total)
+    return "lazysweep job '%s': %s%s" % (name, what, extra)
+
+
+# ---- width figure: risk against N/d ---------------------------------------------------
+
+def width_panels(df):
+    keys = df[df["done"]][["model", "target", "d", "n"]].drop_duplicates()
+    keys = keys.assign(_m=keys["model"].map({m: i for i, m in enumerate(ls.MODELS)}))
+    keys = keys.sort_values(["_m", "target", "d", "n"])
+    return [tuple(r) for r in keys[["model", "target", "d", "n"]].itertuples(index=False)]
+
+
+def draw_width_risk(ax, sub, model, target, d, n, logy=False):
+    regimes = [r for r in REGIME_ORDER if r in set(sub["regime"])]
+    rho_max = sub["rho"].max()
+    logx = sub["rho"].max() / max(sub["rho"].min(), 1e-12) > 20
+    for r in regimes:
+        s = sub[sub["regime"] == r]
+        metric = "risk_pop_norm" if np.isfinite(s["risk_pop_norm"]).any() else "risk_test_norm"
+        st = group_stats(s, ["rho"], metric).sort_values("rho")
+        lab = LABELS[r] + ("" if metric == "risk_pop_norm" else " (test)")
+        errorbar(ax, st["rho"], st["mean"], st["se"], r, label=lab)
+        if np.isfinite(n):
+            tr = group_stats(s, ["rho"], "risk_train_norm").sort_values("rho")
+            if len(tr):
+                errorbar(ax, tr["rho"], tr["mean"], tr["se"], r, hollow=True, ls_=":", ms=4,
+                         label="%s train" % LABELS[r], z=2)
+        # class optimum at this d, n = inf (per-task theory field), where it is informative
+        if (np.isfinite(n) or r == "nn") and "theory" in s:
+            opt = s.assign(t_norm=s["theory"] / s["r0"])
+            ot = group_stats(opt, ["rho"], "t_norm").sort_values("rho")
+            if len(ot):
+                ax.plot(ot["rho"], ot["mean"], color=COLORS[r], ls=(0, (1, 1.5)), lw=1.2,
+                        marker="x", ms=4, alpha=0.9, label="%s class optimum at this d, n = \u221e" % LABELS[r],
+                        zorder=1)
+        # SPEC §3 limit (d -> inf)
+        if model == "quadratic":
+            lo = 0.0 if not logx else sub["rho"].min() * 0.8
+            grid = np.geomspace(max(lo, 1e-3), rho_max * 1.05, 400) if logx else \
+                np.linspace(0, rho_max * 1.05, 400)
+            ax.plot(grid, ls.theory_curve(model, target, r, grid), color=COLORS[r], ls="--",
+                    lw=1.0, alpha=0.7, label="%s limit d\u2192\u221e (SPEC \u00a73)" % LABELS[r],
+                    zorder=1)
+    if logx:
+        ax.set_xscale("log")
+    else:
+        ax.set_xlim(0, rho_max * 1.05)
+    ax.set_xlabel("N / d")
+    ax.set_ylabel("R / R\u2080 (population)" if model == "quadratic" else "square loss R / R\u2080")
+    if logy:
+        ax.set_yscale("log")
+        vals = sub[sub["done"]]["risk_pop_norm"].to_numpy(float)
+        vals = vals[np.isfinite(vals) & (vals > 1e-8)]  # exact zeros (N >= d) sit off-scale
+        ax.set_ylim(max(vals.min() * 0.4, 1e-6) if len(vals) else 1e-4, 1.5)
+        ax.set_ylabel(ax.get_ylabel() + ", log scale")
+    else:
+        top = ax.get_ylim()[1]
+        ax.set_ylim(0, max(1.05, min(top, 1.5)))  # points above 1.5 R0 (finite-n peaks) run off
+    ax.grid(alpha=0.3)
+    ax.set_title(panel_title(model, target, d, n), fontsize=9)
+
+
+def draw_width_error(ax, sub, d, n):
+    regimes = [r for r in REGIME_ORDER if r in set(sub["regime"])]
+    for r in regimes:
+        s = sub[sub["regime"] == r]
+        st = group_stats(s, ["rho"], "error_test").sort_values("rho")
+        errorbar(ax, st["rho"], st["mean"], st["se"], r, label=LABELS[r])
+    if "bayes_error" in sub and np.isfinite(sub["bayes_error"]).any():
+        b = sub[sub["done"]]["bayes_error"].mean()
+        ax.axhline(b, color="k", ls="--", lw=1, label="Bayes error (mixture)")
+    ax.axhline(0.5, color="0.5", ls=":", lw=1, label="chance")
+    ax.set_xlabel("N / d")
+    ax.set_ylabel("0-1 test error")
+    if sub["rho"].max() / max(sub["rho"].min(), 1e-12) > 20:
+        ax.set_xscale("log")
+    else:
+        ax.set_xlim(0, sub["rho"].max() * 1.05)
+    ax.set_ylim(0, 0.55)
+    ax.grid(alpha=0.3)
+    ax.set_title(panel_title("mixture", None, d, n), fontsize=9)
+
+
+def fig_width(df, logy=None):
+    panels = width_panels(df)
+    if not panels:
+        raise SystemExit("plot: no DONE tasks to draw")
+    quad = [p for p in panels if p[0] == "quadratic"]
+    mix = [p for p in panels if p[0] == "mixture"]
+    if logy is None:  # one quadratic panel: add its log-scale twin (small risks visible)
+        logy = len(quad) == 1 and not mix
+    ncol = min(max(len(quad) * (2 if logy and len(quad) == 1 else 1), len(mix), 1), 4)
+    rows = []  # (kind, panel)
+    if logy and len(quad) == 1:
+        rows.append([("risk", quad[0]), ("risklog", quad[0])])
+    else:
+        for i in range(0, len(quad), ncol):
+            rows.append([("risk", p) for p in quad[i:i + ncol]])
+            if logy:
+                rows.append([("risklog", p) for p in quad[i:i + ncol]])
+    for i in range(0, len(mix), ncol):
+        rows.append([("risk", p) for p in mix[i:i + ncol]])
+        rows.append([("error", p) for p in mix[i:i + ncol]])
+    width = max(4.6 * ncol + 0.5, 7.5)
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(width, 3.9 * len(rows) + 1.2),
+                             squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(ncol):
+            ax = axes[i][j]
+            if j >= len(row):
+                ax.axis("off")
+                continue
+            kind, (model, target, d, n) = row[j]
+            sub = df[(df["model"] == model) & (df["target"] == target) & (df["d"] == d) &
+                     (df["n"] == n)]
+            if kind in ("risk", "risklog"):
+                draw_width_risk(ax, sub, model, target, d, n, kind == "risklog")
+            else:
+                draw_width_error(ax, sub, d, n)
+    fig.suptitle(job_title(df, "risk against width N/d (mean \u00b1 s.e. over replicates)"),
+                 fontsize=11)
+    shared_legend(fig, axes)
+    return fig
+
+
+# ---- learning curves: risk against n ----------------------------------------------------
+
+def param_counts(N, d):
+    """Independent parameters (with c) of each regime's class: RF N+1; NT and NN (rank-N
+    symmetric M) Nd - N(N-1)/2 + 1 for N <= d, d(d+1)/2 + 1 beyond."""
+    sym = d * (d + 1) // 2 + 1
+    k = N * d - N * (N - 1) // 2 + 1 if N <= d else sym
+    return {"rf": min(N + 1, sym), "nt": k, "nn": k}
+
+
+def learning_panels(df):
+    fin = df[df["done"] & np.isfinite(df["n"])]
+    cnt = fin.groupby(["model", "target", "d", "N"])["n"].nunique()
+    return [k for k, v in cnt.items() if v >= 2]
+
+
+def fig_learning(df):
+    panels = learning_panels(df)
+    if not panels:
+        raise SystemExit("plot: no (model, d, N) with several finite n: nothing to draw")
+    panels.sort(key=lambda k: (ls.MODELS.index(k[0]) if k[0] in ls.MODELS else 9, k[1], k[2], k[3]))
+    ncol = min(len(panels), 3)
+    nrow = int(math.ceil(len(panels) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol + 0.5, 4.2 * nrow + 0.6), squeeze=False)
+    for idx, (model, target, d, N) in enumerate(panels):
+        ax = axes[idx // ncol][idx % ncol]
+        sub = df[(df["model"] == model) & (df["target"] == target) & (df["d"] == d) & (df["N"] == N)]
+        fin = sub[np.isfinite(sub["n"])]
+        regimes = [r for r in REGIME_ORDER if r in set(sub["regime"])]
+        metric = "risk_pop_norm" if model == "quadratic" else "error_test"
+        ymin = np.inf
+        anytiny = False
+        for r in regimes:
+            s = fin[fin["regime"] == r]
+            st = group_stats(s, ["n"], metric).sort_values("n")
+            if model == "quadratic":  # log scale: (numerically) exact zeros drawn as arrows
+                tiny = st["mean"] < LOG_FLOOR
+                if tiny.any():
+                    anytiny = True
+                    ax.plot(st["n"][tiny], np.full(tiny.sum(), LOG_FLOOR * 1.6), ls="none",
+                            marker="v", ms=6, color=COLORS[r], label="R/R\u2080 < %g (off scale)" % LOG_FLOOR)
+                st = st[~tiny]
+            errorbar(ax, st["n"], st["mean"], st["se"], r, label=LABELS[r])
+            if len(st):
+                pos = st["mean"][st["mean"] > 0]
+                if len(pos):
+                    ymin = min(ymin, pos.min())
+            inf = group_stats(sub[np.isinf(sub["n"]) & (sub["regime"] == r)], ["N"], metric)
+            if len(inf):
+                v = float(inf["mean"].iloc[0])
+                ax.axhline(v, color=COLORS[r], ls="--", lw=1, alpha=0.8,
+                           label="%s at n = \u221e" % LABELS[r])
+                if v > 0:
+                    ymin = min(ymin, v)
+            if model == "quadratic" and r in ("rf", "nt"):
+                ax.axvline(param_counts(N, d)[r], color=COLORS[r], ls=":", lw=1, alpha=0.8,
+                           label="%s parameter count" % LABELS[r])
+        if model == "mixture" and "bayes_error" in sub and np.isfinite(sub["bayes_error"]).any():
+            ax.axhline(sub[sub["done"]]["bayes_error"].mean(), color="k", ls="--", lw=1,
+                       label="Bayes error")
+        ax.set_xscale("log")
+        ax.set_xlabel("training samples n")
+        if model == "quadratic":
+            ax.set_yscale("log")
+            ax.set_ylim(LOG_FLOOR if anytiny or not np.isfinite(ymin) else max(ymin * 0.5, LOG_FLOOR), None)
+            ax.set_ylabel("R / R\u2080 (population)")
+        else:
+            ax.set_ylabel("0-1 test error")
+            ax.set_ylim(0, 0.55)
+        ax.grid(alpha=0.3, which="both")
+        ax.set_title(panel_title(model, target, d, None, N), fontsize=9)
+    for k in range(len(panels), nrow * ncol):
+        axes[k // ncol][k % ncol].axis("off")
+    fig.suptitle(job_title(df, "learning curves (mean \u00b1 s.e. over replicates)"), fontsize=11)
+    shared_legend(fig, axes)
+    return fig
+
+
+# ---- NN training curves ---------------------------------------------------------------
+
+def fig_curves(df, path):
+    cur = ls.load_curves(path)
+    if not len(cur):
+        raise SystemExit("plot: %s has no NN training curves (curve_points = 0)" % path)
+    cur = cur.merge(df[["id", "model", "target", "d", "N", "n", "regime", "r0", "theory"]], on="id")
+    cur["train_norm"] = cur["train"] / cur["r0"]
+    cur["test_norm"] = cur["test"] / cur["r0"]
+    keys = cur[["model", "target", "d", "n"]].drop_duplicates().sort_values(["model", "d", "n"])
+    keys = [tuple(k) for k in keys.itertuples(index=False)]
+    ncol = min(len(keys), 3)
+    nrow = int(math.ceil(len(keys) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(max(5.4 * ncol + 0.5, 7.5), 4.6 * nrow + 0.6),
+                             squeeze=False)
+    for idx, (model, target, d, n) in enumerate(keys):
+        ax = axes[idx // ncol][idx % ncol]
+        sub = cur[(cur["model"] == model) & (cur["target"] == target) & (cur["d"] == d) &
+                  (cur["n"] == n)]
+        Ns = sorted(sub["N"].unique())
+        cmap = plt.get_cmap("viridis")
+        pos = sub["test_norm"][sub["test_norm"] > 0]
+        floor = max(pos.min() * 0.5, 1e-7) if len(pos) else 1e-6
+        for i, N in enumerate(Ns):
+            col = cmap(i / max(len(Ns) - 1, 1))
+            s = sub[sub["N"] == N]
+            m = s.groupby("step")["test_norm"].mean()
+            ax.plot(m.index, m.values, color=col, lw=1.3, label="N/d = %.3g" % (N / d))
+            opt = df[(df["id"].isin(s["id"]))]
+            o = (opt["theory"] / opt["r0"]).mean()
+            if np.isfinite(o) and o > floor:
+                ax.axhline(o, color=col, ls=":", lw=0.9)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_ylim(floor, None)
+        ax.set_xlabel("optimiser step")
+        ax.set_ylabel("NN test risk R / R\u2080")
+        ax.grid(alpha=0.3, which="both")
+        ax.set_title(panel_title(model, target, d, n) + "  (dotted: class optimum)", fontsize=9)
+        ax.legend(fontsize=6.5, ncol=2)
+    for k in range(len(keys), nrow * ncol):
+        axes[k // ncol][k % ncol].axis("off")
+    fig.suptitle(job_title(df, "NN training curves (mean over replicates)"), fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Plot the paper's figures from a lazysweep results file.")
+    ap.add_argument("file")
+    ap.add_argument("-o", "--output", required=True, help="output file (.png, .pdf, .svg)")
+    ap.add_argument("--kind", choices=["auto", "width", "learning", "curves"], default="auto")
+    ap.add_argument("--dpi", type=int, default=100)
+    ap.add_argument("--logy", action="store_true", default=None,
+                    help="width figure: add log-scale copies of the quadratic panels "
+                         "(default: only when there is a single quadratic panel)")
+    args = ap.parse_args(argv)
+    df = ls.load(args.file)
+    if not df["done"].any():
+        print("plot: %s: no DONE tasks yet" % args.file, file=sys.stderr)
+        return 2
+    kind = args.kind
+    if kind == "auto":
+        fin = df[df["done"] & np.isfinite(df["n"])]
+        many = len(fin) and fin.groupby(["model", "d", "N"])["n"].nunique().max() >= 3
+        kind = "learning" if many else "width"
+    if kind == "width":
+        fig = fig_width(df, args.logy)
+    elif kind == "learning":
+        fig = fig_learning(df)
+    else:
+        fig = fig_curves(df, args.file)
+    fig.savefig(args.output, dpi=args.dpi)
+    plt.close(fig)
+    print("plot: wrote %s (%s)" % (args.output, kind))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
