@@ -221,22 +221,23 @@ def load_curves(path):
 # ---- the aggregate table -------------------------------------------------------------
 
 def _mean_se(v):
-    """Mean and standard error exactly as src/aggregate.c computes them (one pass over the
-    finite values, variance (sum2 - k*mean^2)/(k-1) clamped at 0); NaN where undefined."""
+    """Mean and standard error exactly as src/aggregate.c computes them: two passes over
+    the finite values in task-id order (sum, then squared deviations from the mean),
+    se = sqrt(dev / (k-1) / k); NaN where undefined."""
     v = v[np.isfinite(v)]
     k = len(v)
     if k == 0:
         return math.nan, math.nan
     s = 0.0
-    s2 = 0.0
     for x in v:  # same summation order as C (task id order)
         s += x
-        s2 += x * x
     mean = s / k
     if k < 2:
         return mean, math.nan
-    var = (s2 - k * mean * mean) / (k - 1)
-    return mean, math.sqrt(var / k if var > 0 else 0.0)
+    dev = 0.0
+    for x in v:
+        dev += (x - mean) * (x - mean)
+    return mean, math.sqrt(dev / (k - 1) / k)
 
 
 def summary(df):

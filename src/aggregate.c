@@ -20,9 +20,9 @@ static const char *const columns =
     "risk_test_se,risk_train_mean,risk_train_se,error_test_mean,error_test_se,theory";
 
 typedef struct {
-    long first;         /* index of the group's first task in the sorted order */
     int k[4];           /* finite values per metric */
-    double sum[4], sum2[4];
+    double sum[4];      /* first pass: sums; second pass: squared deviations in dev */
+    double dev[4];
     int replicates;
 } Group;
 
@@ -54,26 +54,36 @@ static int same_group(const Task *x, int tx, const Task *y, int ty)
            x->regime == y->regime;
 }
 
-static void add(Group *g, int m, double v)
+/* The metrics of a done task: normalised risks and the 0-1 error. */
+static void metrics(const TaskResult *r, double v[4])
 {
-    if (!isfinite(v))
-        return;
-    g->k[m]++;
-    g->sum[m] += v;
-    g->sum2[m] += v * v;
+    v[M_POP] = r->risk_pop / r->r0;
+    v[M_TEST] = r->risk_test / r->r0;
+    v[M_TRAIN] = r->risk_train / r->r0;
+    v[M_ERR] = r->error_test;
 }
 
-/* mean and standard error; empty cells (NaN) where there is nothing to average */
-static void mean_se(const Group *g, int m, double *mean, double *se)
+/* Two passes (sums, then squared deviations from the mean): the one-pass formula
+ * loses the standard error when it is tiny next to the mean. */
+static void add(Group *g, const double v[4], const double *mean)
+{
+    for (int m = 0; m < 4; m++) {
+        if (!isfinite(v[m]))
+            continue;
+        if (!mean) {
+            g->k[m]++;
+            g->sum[m] += v[m];
+        } else {
+            g->dev[m] += (v[m] - mean[m]) * (v[m] - mean[m]);
+        }
+    }
+}
+
+/* standard error; empty cell (NaN) where there is nothing to average */
+static double std_err(const Group *g, int m)
 {
     int k = g->k[m];
-    *mean = k ? g->sum[m] / k : NAN;
-    if (k < 2) {
-        *se = NAN;
-        return;
-    }
-    double var = (g->sum2[m] - k * (*mean) * (*mean)) / (k - 1);
-    *se = sqrt(var > 0 ? var / k : 0);
+    return k < 2 ? NAN : sqrt(g->dev[m] / (k - 1) / k);
 }
 
 static void cell(FILE *f, double v, int last)
@@ -143,23 +153,29 @@ int aggregate_main(const CliArgs *args)
         int tg = target[order[s]];
         Group g;
         memset(&g, 0, sizeof g);
+        double v[4], mean[4], se[4];
         while (e < n && same_group(t, tg, &tasks[order[e]], target[order[e]])) {
             long i = order[e++];
             if (status[i] != STORE_DONE)
                 continue;
-            double r0 = res[i].r0;
             g.replicates++;
-            add(&g, M_POP, res[i].risk_pop / r0);
-            add(&g, M_TEST, res[i].risk_test / r0);
-            add(&g, M_TRAIN, res[i].risk_train / r0);
-            add(&g, M_ERR, res[i].error_test);
+            metrics(&res[i], v);
+            add(&g, v, NULL);
         }
-        s = e;
-        if (g.replicates == 0)
+        if (g.replicates == 0) {
+            s = e;
             continue; /* nothing done yet at this point */
-        double mean[4], se[4];
+        }
         for (int m = 0; m < 4; m++)
-            mean_se(&g, m, &mean[m], &se[m]);
+            mean[m] = g.k[m] ? g.sum[m] / g.k[m] : NAN;
+        for (long q = s; q < e; q++)
+            if (status[order[q]] == STORE_DONE) {
+                metrics(&res[order[q]], v);
+                add(&g, v, mean);
+            }
+        for (int m = 0; m < 4; m++)
+            se[m] = std_err(&g, m);
+        s = e;
         double rho = (double)t->N / t->d;
         double theory = theory_limit(t->model, tg, t->regime, rho);
         const char *tname = t->model == MODEL_QUADRATIC && tg >= 0 ? job_target_name(tg) : "none";
