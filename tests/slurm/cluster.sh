@@ -130,9 +130,9 @@ slurm_cluster_stop() {
         ids=$(squeue -h -o %i 2>/dev/null)
         [ -n "$ids" ] && scancel $ids 2>/dev/null
     fi
-    # job processes that outlive scancel (MPI ranks): by the pids slurmd tracked, i.e.
-    # only processes whose environment names one of this cluster's job ids... simpler:
-    # give them the KillWait to go, slurmd kills what it tracks.
+    # slurmd kills the job processes it tracks (KillWait later with SIGKILL); MPI ranks
+    # that outlive their job are the caller's to stop, by pid (tests/t_slurm.sh: the
+    # pids in the results files' locks).
     slurm_cluster_pidstop "$d/slurmd.pid"
     slurm_cluster_pidstop "$d/slurmctld.pid"
     slurm_cluster_pidstop "$d/munge/munged.pid"
