@@ -159,7 +159,7 @@ check "(b) resubmitted job $b2 COMPLETED exit 0:0 (state $(state "$b2"), exit $(
 "$bin" status "$work/b.h5" >/dev/null 2>&1
 check "(b) status: complete" [ $? -eq 0 ]
 check "(b) results bitwise equal to the mpirun run" equal "$work/b.h5" "$work/ref.h5"
-echo "(b) $(( $(date +%s) - t0 )) s"
+echo "(b) $(( $(date +%s) - t0 )) s; lock wait: $(grep -h 'waiting up to' "$work/b.slurm.log" || echo none)"
 
 # ---- (c) two submissions on one file -------------------------------------------------
 # c1 chains by resubmission (a new job behind it, singleton); c2 is submitted while c1
@@ -172,7 +172,10 @@ submit "$job" -o "$work/c.h5" >"$work/c2.submit" 2>&1
 c2=$(jobid "$work/c2.submit")
 name=$(sed -n 's/^submitted job [0-9]* (\(.*\)) for .*/\1/p' "$work/c1.submit")
 check "(c) second submission says it waits for job $c1" grep -q "waits for job(s) $c1" "$work/c2.submit"
-sleep 1
+i=0
+while [ $i -lt 25 ] && [ "$(squeue -h -j "$c2" -o '%T %r')" != "PENDING Dependency" ]; do
+    sleep 0.2; i=$((i + 1))
+done
 check "(c) job $c2 pending on Dependency while $c1 runs ($(squeue -h -j "$c2" -o '%T %r'))" \
     [ "$(squeue -h -j "$c2" -o '%T %r')" = "PENDING Dependency" ]
 # a third writer outside SLURM is refused by the lock, file untouched
