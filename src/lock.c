@@ -180,6 +180,9 @@ static int lock_is_stale(const Lock *other, const Lock *self, char *why, size_t 
             snprintf(why, len, "pid %ld on %.200s is now another process", other->pid, other->host);
             return 1;
         }
+        /* The owner is alive here: never stale, whatever SLURM says. After scancel or a
+         * requeue the job leaves squeue while its ranks still drain and write. */
+        return 0;
     }
     if (other->slurm_job_id[0] && strcmp(other->slurm_job_id, self->slurm_job_id) == 0
         && other->slurm_restart_count < self->slurm_restart_count) {

@@ -169,7 +169,13 @@ int status_main(const CliArgs *args)
             json_string(stdout, r->hosts);
             printf(", \"slurm_job_id\": ");
             json_string(stdout, r->slurm_job_id);
-            printf(", \"slurm_restart_count\": %d}", r->slurm_restart_count);
+            printf(", \"slurm_restart_count\": %d, \"slurm_array_job_id\": ", r->slurm_restart_count);
+            json_string(stdout, r->slurm_array_job_id);
+            printf(", \"slurm_array_task_id\": ");
+            json_string(stdout, r->slurm_array_task_id);
+            printf(", \"slurm_cluster\": ");
+            json_string(stdout, r->slurm_cluster);
+            printf("}");
         }
         printf("]}\n");
     } else {
@@ -194,11 +200,18 @@ int status_main(const CliArgs *args)
             char t0[32], t1[32];
             format_time(r->start, t0, sizeof t0);
             format_time(r->end, t1, sizeof t1);
-            printf("run %d: %s -> %s, %d ranks, %s, %lld tasks%s%s%s%s\n", i + 1, t0,
+            char slurm[200] = "", array[64] = ""; /* what SLURM set for this attempt */
+            if (r->slurm_array_job_id[0])
+                snprintf(array, sizeof array, " (array %s_%s)", r->slurm_array_job_id,
+                         r->slurm_array_task_id);
+            if (r->slurm_job_id[0])
+                snprintf(slurm, sizeof slurm, ", SLURM job %s%s restart %d%s%s", r->slurm_job_id,
+                         array, r->slurm_restart_count, r->slurm_cluster[0] ? " on " : "",
+                         r->slurm_cluster);
+            printf("run %d: %s -> %s, %d ranks, %s, %lld tasks%s%s%s\n", i + 1, t0,
                    r->exit_status == -1 ? "(running or killed)" : t1, r->ranks,
                    r->exit_status == -1 ? "no exit recorded" : r->exit_reason, (long long)r->tasks_done,
-                   r->slurm_job_id[0] ? ", SLURM job " : "", r->slurm_job_id,
-                   r->hosts[0] ? ", hosts " : "", r->hosts);
+                   slurm, r->hosts[0] ? ", hosts " : "", r->hosts);
         }
         if (!complete && isfinite(eta))
             printf("mean task %.3g s; ETA about %.0f s on %d worker%s%s\n", mean, eta, workers,
