@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "timer.h"
 
 #define JOURNAL_MAGIC "# lazysweep-journal 1 job="
 
@@ -24,13 +24,6 @@ struct Journal {
  * fsync only adds survival of a node crash, which the HDF5 rows only get at the next
  * collective flush anyway. So lines are fsync'ed at most this often, and at close. */
 #define JOURNAL_SYNC_SECONDS 1.0
-
-static double journal_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint32_t journal_fnv(const char *s, size_t n)
 {
@@ -147,7 +140,7 @@ int journal_append(Journal *j, const JournalEntry *e)
     ssize_t w = write(j->fd, line, (size_t)n);
     if (w != (ssize_t)n)
         return JOURNAL_ERR;
-    double now = journal_now();
+    double now = timer_now();
     if (now - j->last_sync < JOURNAL_SYNC_SECONDS)
         return JOURNAL_OK;
     j->last_sync = now;

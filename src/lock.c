@@ -15,21 +15,30 @@ static char lock_squeue[256] = "squeue";
 
 void lock_set_squeue(const char *prog) { snprintf(lock_squeue, sizeof lock_squeue, "%s", prog); }
 
-/* Start time of a process (clock ticks since boot, /proc/PID/stat field 22); 0 = unknown. */
-static unsigned long long lock_pid_start(long pid)
+/* The fields of /proc/PID/stat after the command name (which may contain spaces) into
+ * buf; NULL when the process does not exist. */
+static const char *lock_proc_stat(long pid, char *buf, size_t len)
 {
-    char path[64], buf[1024];
+    char path[64];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
     if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+        return NULL;
+    size_t n = fread(buf, 1, len - 1, f);
     fclose(f);
     buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may contain spaces */
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+/* Start time of a process (clock ticks since boot, /proc/PID/stat field 22); 0 = unknown. */
+static unsigned long long lock_pid_start(long pid)
+{
+    char buf[1024];
+    const char *p = lock_proc_stat(pid, buf, sizeof buf);
     unsigned long long start = 0;
-    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-                           "%*d %*d %*d %llu", &start) != 1)
+    if (p && sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                       "%*d %*d %*d %llu", &start) != 1)
         start = 0;
     return start;
 }
@@ -155,16 +164,9 @@ static int lock_slurm_gone(const char *job)
  * (containers): kill(pid, 0) still succeeds, but it holds nothing. */
 static int lock_pid_zombie(long pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command name may contain spaces */
-    return p && p[1] == ' ' && p[2] == 'Z';
+    char buf[1024];
+    const char *p = lock_proc_stat(pid, buf, sizeof buf);
+    return p && *p == 'Z';
 }
 
 /* 1 when `other` is provably stale from `self`'s point of view (reason in why). */

@@ -3,21 +3,15 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "timer.h"
 
 struct Progress {
     long total, already;
     int tty, quiet;
     double start, last, period;
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 Progress *progress_create(long total, long already, int quiet)
 {
@@ -30,7 +24,7 @@ Progress *progress_create(long total, long already, int quiet)
     p->tty = isatty(STDERR_FILENO);
     const char *env = getenv("LAZYSWEEP_PROGRESS_SECONDS");
     p->period = p->tty ? 0.2 : (env && atof(env) > 0 ? atof(env) : 30.0);
-    p->start = p->last = now();
+    p->start = p->last = timer_now();
     return p;
 }
 
@@ -48,7 +42,7 @@ static void format_duration(double s, char *buf, size_t len)
 
 static void print_line(Progress *p, long done, long failed, long running, int final)
 {
-    double t = now(), el = t - p->start;
+    double t = timer_now(), el = t - p->start;
     long finished = done + failed;
     long all_done = p->already + finished;
     double rate = el > 0 ? finished / el : 0;
@@ -80,7 +74,7 @@ void progress_update(Progress *p, long done, long failed, long running, int forc
 {
     if (!p || p->quiet)
         return;
-    if (force || now() - p->last >= p->period)
+    if (force || timer_now() - p->last >= p->period)
         print_line(p, done, failed, running, 0);
 }
 

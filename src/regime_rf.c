@@ -29,6 +29,31 @@
 
 static double row_sq(int d, const double *w) { return la_dot((size_t)d, w, w); }
 
+/* a = (G + lambda I)^+ rhs for the N x N Gram system G (kept intact), and the relative
+ * residual of that system in *resid. 0, or -1 (out of memory, solver failure). */
+static int gram_solve(int N, const double *G, const double *rhs, double lambda, double *a,
+                      double *resid)
+{
+    size_t nn = (size_t)N * N;
+    double *G2 = malloc(sizeof(double) * nn), *r = malloc(sizeof(double) * (size_t)N);
+    int rc = -1;
+    if (!G2 || !r)
+        goto out;
+    memcpy(G2, G, sizeof(double) * nn);
+    if (la_sym_ridge_solve(N, G2, rhs, lambda, RF_RCOND, a) != 0)
+        goto out;
+    memcpy(r, rhs, sizeof(double) * (size_t)N);
+    la_gemv('N', N, N, 1.0, G, N, a, -1.0, r);
+    la_axpy((size_t)N, lambda, a, r);
+    double nb = la_nrm2((size_t)N, rhs);
+    *resid = nb > 0 ? la_nrm2((size_t)N, r) / nb : 0.0;
+    rc = 0;
+out:
+    free(G2);
+    free(r);
+    return rc;
+}
+
 /* Features phi_ji = <w_i, x_j>^2 - shift_i of rows x_0..x_{m-1} into Z (m x N). */
 static void rf_features(int m, int d, int N, const double *X, const double *W,
                         const double *shift, double *Z)
@@ -123,25 +148,8 @@ static int rf_finite(const FitInput *in, const double *W, int N, double *c, doub
             for (int k = 0; k < N; k++)
                 G[(size_t)i * N + k] = G[(size_t)i * N + k] / (double)n - mean[i] * mean[k];
         }
-        double *G2 = malloc(sizeof(double) * (size_t)N * N);
-        if (!G2)
+        if (gram_solve(N, G, rhs, lambda, a, resid) != 0)
             goto out;
-        memcpy(G2, G, sizeof(double) * (size_t)N * N);
-        if (la_sym_ridge_solve(N, G2, rhs, lambda, RF_RCOND, a) != 0) {
-            free(G2);
-            goto out;
-        }
-        free(G2);
-        /* residual of the normal equations */
-        double *r = malloc(sizeof(double) * (size_t)N);
-        if (!r)
-            goto out;
-        memcpy(r, rhs, sizeof(double) * (size_t)N);
-        la_gemv('N', N, N, 1.0, G, N, a, -1.0, r);
-        la_axpy((size_t)N, lambda, a, r);
-        double nb = la_nrm2((size_t)N, rhs);
-        *resid = nb > 0 ? la_nrm2((size_t)N, r) / nb : 0.0;
-        free(r);
     }
     *c = ybar;
     for (int i = 0; i < N; i++)
@@ -199,24 +207,8 @@ static int rf_population(const FitInput *in, const double *W, int N, double *c, 
         for (size_t k = 0; k < (size_t)N * N; k++)
             G[k] = 2.0 * G[k] * G[k];
     }
-    double *G2 = malloc(sizeof(double) * (size_t)N * N);
-    if (!G2)
+    if (gram_solve(N, G, b, lambda, a, resid) != 0)
         goto out;
-    memcpy(G2, G, sizeof(double) * (size_t)N * N);
-    if (la_sym_ridge_solve(N, G2, b, lambda, RF_RCOND, a) != 0) {
-        free(G2);
-        goto out;
-    }
-    free(G2);
-    double *r = malloc(sizeof(double) * (size_t)N);
-    if (!r)
-        goto out;
-    memcpy(r, b, sizeof(double) * (size_t)N);
-    la_gemv('N', N, N, 1.0, G, N, a, -1.0, r);
-    la_axpy((size_t)N, lambda, a, r);
-    double nb = la_nrm2((size_t)N, b);
-    *resid = nb > 0 ? la_nrm2((size_t)N, r) / nb : 0.0;
-    free(r);
     /* optimal c: quadratic b0 + tr(B - M); mixture -tr M; tr M = sum a_i ||w_i||^2 */
     double trM = 0;
     for (int i = 0; i < N; i++)

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "progress.h"
+#include "timer.h"
 
 enum { TAG_READY = 11, TAG_ORDER = 12 };
 enum { CMD_WORK = 1, CMD_SYNC = 2, CMD_STOP = 3 };
@@ -133,20 +134,6 @@ char *sched_hostnames(void)
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void nap(void)
 {
     struct timespec ts = {0, 1000000}; /* 1 ms */
@@ -218,7 +205,7 @@ static int must_stop(Master *m)
         m->stopping = 1;
     } else if (m->opt->max_tasks > 0 && m->sum->dispatched >= m->opt->max_tasks) {
         m->stopping = 1;
-    } else if (m->deadline > 0 && now() + predict(m, m->queue[m->next]) > m->deadline) {
+    } else if (m->deadline > 0 && timer_now() + predict(m, m->queue[m->next]) > m->deadline) {
         m->sum->time_limited = 1;
         m->stopping = 1;
     }
@@ -246,22 +233,22 @@ static int next_batch(Master *m, long *order)
 
 static void master_serial(Master *m, const SchedWork *w)
 {
-    double last_sync = now();
+    double last_sync = timer_now();
     while (!must_stop(m)) {
         long id = m->queue[m->next++];
         m->sum->dispatched++;
         int cause = 0;
-        double t0 = now();
+        double t0 = timer_now();
         int outcome = w->execute(w->ctx, id, m->attempts[id] + 1, &cause);
-        m->rate_seconds += now() - t0;
+        m->rate_seconds += timer_now() - t0;
         m->rate_cost += m->cost[id];
         account(m, outcome);
         if (outcome == SCHED_STOPPED)
             m->sum->interrupted = m->stopping = 1;
         progress_update(m->prog, m->sum->done, m->sum->failed, 0, 0);
-        if (m->opt->sync_every > 0 && w->sync && now() - last_sync >= m->opt->sync_every) {
+        if (m->opt->sync_every > 0 && w->sync && timer_now() - last_sync >= m->opt->sync_every) {
             w->sync(w->ctx);
-            last_sync = now();
+            last_sync = timer_now();
         }
     }
 }
@@ -269,7 +256,7 @@ static void master_serial(Master *m, const SchedWork *w)
 static void master_parallel(Master *m, const SchedWork *w)
 {
     int workers = n_ranks - 1, active = workers, running = 0;
-    double last_sync = now();
+    double last_sync = timer_now();
     int sync_pending = 0, sync_sent = 0, stop_sent = 0;
     long msg[1 + 3 * MAX_BATCH], order[2 + 2 * MAX_BATCH];
     double *batch_start = ls_calloc((size_t)n_ranks, sizeof(double));
@@ -293,7 +280,7 @@ static void master_parallel(Master *m, const SchedWork *w)
         }
         if (k > 0) {
             running--;
-            m->rate_seconds += now() - batch_start[from];
+            m->rate_seconds += timer_now() - batch_start[from];
             m->rate_cost += batch_cost[from];
         }
         /* A due sync goes to every worker before anyone is told to stop. Workers that
@@ -301,13 +288,13 @@ static void master_parallel(Master *m, const SchedWork *w)
          * sync is skipped while batches are long compared with the period (idle time
          * would exceed ~5%); the final close flushes anyway. */
         if (!sync_pending && !stop_sent && w->sync && m->opt->sync_every > 0 &&
-            now() - last_sync >= m->opt->sync_every) {
+            timer_now() - last_sync >= m->opt->sync_every) {
             double mean_batch = m->sum->done + m->sum->failed > 0 && m->rate_cost > 0
                                     ? m->rate_seconds / (m->sum->done + m->sum->failed) : 0;
             if (mean_batch <= m->opt->sync_every / 20)
                 sync_pending = 1, sync_sent = 0;
             else
-                last_sync = now();
+                last_sync = timer_now();
         }
         if (sync_pending) {
             order[0] = CMD_SYNC;
@@ -316,7 +303,7 @@ static void master_parallel(Master *m, const SchedWork *w)
             if (++sync_sent == workers) {
                 w->sync(w->ctx); /* the master joins last; every worker is waiting in it */
                 sync_pending = 0;
-                last_sync = now();
+                last_sync = timer_now();
             }
             continue;
         }
@@ -331,7 +318,7 @@ static void master_parallel(Master *m, const SchedWork *w)
         }
         order[0] = CMD_WORK;
         order[1] = nb;
-        batch_start[from] = now();
+        batch_start[from] = timer_now();
         batch_cost[from] = 0;
         for (int i = 0; i < nb; i++)
             batch_cost[from] += m->cost[order[2 + 2 * i]];
@@ -381,7 +368,7 @@ void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue
                const int *attempts, const double *cost, long total, long already_done,
                SchedSummary *sum)
 {
-    double t0 = now();
+    double t0 = timer_now();
     if (my_rank != 0) {
         worker(work);
         return;
@@ -398,14 +385,14 @@ void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue
     m.deadline = opt->time_limit > 0 ? t0 + opt->time_limit : 0;
     m.sum = sum;
     m.prog = progress_create(total, already_done, opt->quiet);
-    double c0 = cpu_now();
+    double c0 = timer_cpu();
     if (n_ranks == 1)
         master_serial(&m, work);
     else
         master_parallel(&m, work);
-    sum->master_cpu = cpu_now() - c0;
+    sum->master_cpu = timer_cpu() - c0;
     sum->remaining = count - m.next;
-    sum->seconds = now() - t0;
+    sum->seconds = timer_now() - t0;
     const char *why = sum->interrupted ? "stopped by a signal" :
                       sum->time_limited ? "stopped: the time limit leaves too little for the next task" :
                       (opt->max_tasks > 0 && sum->remaining > 0) ? "stopped: --max-tasks reached" : "";

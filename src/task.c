@@ -21,13 +21,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "data.h"
 #include "linalg.h"
 #include "regime.h"
 #include "risk.h"
 #include "theory.h"
+#include "timer.h"
 
 static const char *const cause_names[] = {"none", "nonfinite", "solver", "nomem", "stopped",
                                           "invalid"};
@@ -131,17 +131,10 @@ RngKey task_train_key(const JobSpec *job, int model, int d, long n, int replicat
                    (uint32_t)n, (uint32_t)replicate);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *stop,
              TaskResult *res, TaskExtras *extras)
 {
-    double t0 = now_seconds();
+    double t0 = timer_now();
     la_flops_reset();
     res->risk_train = res->risk_test = res->risk_pop = res->r0 = NAN;
     res->error_test = res->bayes_error = res->theory = NAN;
@@ -256,6 +249,6 @@ done:
     free(y);
     free(M);
     res->flops = la_flops();
-    res->seconds = now_seconds() - t0;
+    res->seconds = timer_now() - t0;
     return res->cause == CAUSE_NONE ? 0 : -1;
 }
