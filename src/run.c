@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data.h"
 #include "grid.h"
 #include "journal.h"
 #include "linalg.h"
@@ -31,7 +32,27 @@ typedef struct {
     Journal *journal;
     int rank;
     long finished;             /* tasks this rank finished (done or failed) */
+    int last_model, last_d, last_rep; /* target last written (save_weights) */
 } RunCtx;
+
+/* save_weights: the task's target, once per (model, d, replicate) in a row on this
+ * rank (tasks of one target tend to come together; a repeat writes the same bytes). */
+static void put_target(RunCtx *c, const Task *t)
+{
+    if (t->model == c->last_model && t->d == c->last_d && t->replicate == c->last_rep)
+        return;
+    Target *tg = data_target_create(&c->job, t->model, t->d, t->replicate);
+    if (!tg)
+        ls_fatal("cannot draw the target of task %ld", t->id);
+    int rc = t->model == MODEL_MIXTURE ? store_put_mixture(c->store, t->d, t->replicate, tg->U)
+                                       : store_put_target(c->store, t->d, t->replicate, tg->B, tg->b0);
+    data_target_free(tg);
+    if (rc != STORE_OK)
+        ls_fatal("cannot write the target of task %ld", t->id);
+    c->last_model = t->model;
+    c->last_d = t->d;
+    c->last_rep = t->replicate;
+}
 
 /* ---- the worker's task: compute, write the row, journal it ------------------------ */
 
@@ -61,6 +82,8 @@ static int execute(void *vctx, long id, int attempt, int *cause)
     if (res.cause == CAUSE_STOPPED) {
         outcome = SCHED_STOPPED; /* not written: the task stays pending and reruns */
     } else {
+        if (job->save_weights)
+            put_target(c, t);
         if (store_put_result(c->store, id, &res, c->rank, attempt, &ex) != STORE_OK)
             ls_fatal("cannot write the result of task %ld", id);
         outcome = res.cause == CAUSE_NONE ? SCHED_DONE : SCHED_FAILED;
@@ -229,6 +252,7 @@ int run_main(const CliArgs *args)
     RunCtx c;
     memset(&c, 0, sizeof c);
     c.rank = sched_rank();
+    c.last_d = -1;
     char *text = NULL;
     Lock lock;
     memset(&lock, 0, sizeof lock);

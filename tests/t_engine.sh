@@ -83,6 +83,27 @@ grep -q "0 done, 0 failed" "$logs/case$case_no.log" && ok || bad "failed tasks r
 RUN 2 4 run "$fj" -o "$work/fail.h5" -q --retry-failed
 "$bin" status "$work/fail.h5" --json | grep -q '"max_attempts": 2' && ok || bad "attempts not counted on retry"
 
+# ---- save_weights: targets and per-task weights land in the file --------------------
+RUN 2 0 run "$top/tests/jobs/weights.ini" -o "$work/w.h5" -q
+if "$py" - "$work/w.h5" >"$logs/weights.log" 2>&1 <<'PY'
+import sys
+import h5py, numpy as np
+f = h5py.File(sys.argv[1], "r", locking=False)
+t = f["tasks"][()]
+B, U = f["targets/d6/B"][()], f["targets/d6/U"][()]
+assert np.abs(B).max() > 0 and np.allclose(B, B.transpose(0, 2, 1)), "B stored, symmetric"
+assert np.abs(U[0].T @ U[0] - np.eye(2)).max() < 1e-12, "U orthonormal"
+for i in range(len(t)):
+    W0 = f["weights/task_%d/W0" % i][()]
+    same = [j for j in range(len(t)) if t["replicate"][j] == t["replicate"][i] and t["N"][j] == 6]
+    assert np.array_equal(W0, f["weights/task_%d/W0" % same[0]][()][:len(W0)]), "W0 prefix"
+    if t["model"][i] == 0 and t["N"][i] == 6 and t["regime"][i] == 1:   # NT, N = d, n = inf
+        err = np.abs(f["weights/task_%d/M" % i][()] - B[t["replicate"][i]]).max()
+        assert err < 1e-12, "NT at N = d reproduces B exactly (%g)" % err
+print("weights ok")
+PY
+then ok; else bad "save_weights contents (log $logs/weights.log)"; cat "$logs/weights.log"; fi
+
 # ---- early stops and resume ----------------------------------------------------------
 RUN 3 3 run "$job" -o "$work/max.h5" -q --max-tasks 20
 RUN 0 3 status "$work/max.h5"
