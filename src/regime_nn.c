@@ -20,11 +20,27 @@
  *   sgd         online SGD (n = inf): step t uses samples [t b, (t+1) b) of the stream
  *               in->sgd_key; finite n: minibatch SGD, the b row indices of step t drawn
  *               uniformly with replacement from sub-stream t of in->sgd_key.
- *               nn_lr = auto: every K = clamp(nn_steps/20, 50, 1000) steps, the Armijo
- *               step (constant 1/4) along the gradient on a probe set of P =
- *               max(10 b, 1000) rows (online: stream indices nn_steps*b + k P on,
- *               never used for training; finite n: the first P training rows),
- *               divided by 10, then the drops as for a fixed step.
+ *               nn_lr = auto: lr = (Armijo step, constant 1/4, along the gradient on
+ *               a probe set of P = max(10 b, 1000) rows) / 10, then the drops as for
+ *               a fixed step. Probes at t = 0 and after gaps 50, 100, 200, ... up to
+ *               K = clamp(nn_steps/20, 50, 1000) steps. Online, the rows are stream
+ *               indices nn_steps*b on, never used for training: [nn_steps*b, +P) is a
+ *               fixed validation set, probe k = 0, 1, ... steps along the gradient
+ *               on [nn_steps*b + (k+1) P, +P); finite n: the first P training rows
+ *               for both. Safeguards (a
+ *               too-long step once sent the model to the trivial predictor for good:
+ *               with shared a, s = exp(theta_s) underflowed to 1e-148 and every
+ *               gradient but dL/dc is proportional to s): (i) a probe may at most
+ *               double lr (the Armijo step on P < d(d+1)/2 rows can be orders of
+ *               magnitude too long: the probe rows do not see most directions);
+ *               (ii) at every probe the loss on the validation rows is compared with
+ *               that at the last accepted probe: if it rose more than 1.5-fold (or
+ *               2-fold over the best), is not finite, or the model collapsed
+ *               (sum |a_i| |w_i|^2 < 1e-6 of its initial value), or a batch loss
+ *               went non-finite, theta goes back to the last accepted probe, lr is
+ *               halved (and stays a ceiling) and the gaps restart at 50; more than
+ *               60 undos in a row fail the task (non-finite). The final theta passes
+ *               the same check or the last accepted one is returned.
  * Curves: at the steps of nn_curve_steps(nn_steps, n_curve): the training loss (the
  * objective; population: the population risk; online SGD: the mean batch loss since
  * the previous point) and the test risk (mean squared error on in->Xtest, or the exact
@@ -235,34 +251,43 @@ static int sgd_batch(NnObj *o, long t, long b, double *Xb, double *yb, double *u
     return 0;
 }
 
-/* nn_lr = auto for SGD: the Armijo step (constant 1/4) along the gradient at theta
- * on a probe set of P rows — fresh stream samples [first, first + P) online, the
- * first P training rows for finite n — found by doubling or halving from t0 (or
- * from 1/|g| when t0 <= 0). NaN when the probe fails. */
-static double sgd_probe(NnObj *o, const double *th, double *g, double *tt, double *Xp,
-                        double *yp, long P, long first, double t0)
+/* Points the sample loss at the P probe rows: fresh stream samples [first, first + P)
+ * online (into Xp, yp), the first P training rows for finite n. 0 or -1. */
+static int sgd_rows(NnObj *o, double *Xp, double *yp, long P, long first)
 {
     const FitInput *in = o->in;
     if (in->n < 0) {
         if (data_sample(in->target, in->sgd_key, first, P, Xp, yp) != 0)
-            return NAN;
+            return -1;
         o->X = Xp, o->y = yp, o->n = P;
     } else {
         o->X = in->X, o->y = in->y, o->n = P < in->n ? P : in->n;
     }
+    return 0;
+}
+
+/* nn_lr = auto for SGD: the Armijo step (constant 1/4) along the gradient at theta on
+ * the rows sgd_rows selected, found by doubling or halving from t0 (from 1/|g| when
+ * t0 <= 0) and never longer than tmax. NaN when the probe fails. */
+static double sgd_probe(NnObj *o, const double *th, double *g, double *tt, double t0,
+                        double tmax)
+{
     double f0 = obj_eval(o, th, g), gg = 0;
     for (size_t i = 0; i < o->np; i++)
         gg += g[i] * g[i];
     if (!isfinite(f0) || !(gg > 0))
         return NAN;
     double t = t0 > 0 ? t0 : 1.0 / sqrt(gg), ok = 0;
+    if (t > tmax)
+        t = tmax;
+    const double tstart = t;
     for (int k = 0; k < 200; k++) {
         for (size_t i = 0; i < o->np; i++)
             tt[i] = th[i] - t * g[i];
         double ft = obj_eval(o, tt, NULL);
         if (ft <= f0 - 0.25 * t * gg) {
             ok = t; /* accepted: try a longer step unless we already had to shrink */
-            if (k > 0 && t < t0)
+            if (t < tstart || 2 * t > tmax)
                 break;
             t *= 2;
         } else {
@@ -270,11 +295,35 @@ static double sgd_probe(NnObj *o, const double *th, double *g, double *tt, doubl
                 break;
             t *= 0.5;
         }
-        if (k > 0 && ok > 0 && t > 64 * (t0 > 0 ? t0 : ok))
+        if (ok > 0 && t > 64 * tstart)
             break;
     }
     return ok > 0 ? ok : NAN;
 }
+
+/* Size of the model: sum_i |a_i| |w_i|^2 >= |M|_* (0 for the trivial predictor c). */
+static double sgd_scale(NnObj *o, const double *th)
+{
+    if (obj_unpack(o, th) != 0)
+        return NAN;
+    const double *W = th + o->off_W;
+    double s = 0;
+    for (int i = 0; i < o->N; i++)
+        s += fabs(o->a[i]) * la_dot((size_t)o->d, W + (size_t)i * o->d, W + (size_t)i * o->d);
+    return s;
+}
+
+/* Auto step (SGD_*): probes at t = 0, then after gaps SGD_GAP0, 2 SGD_GAP0, 4 SGD_GAP0,
+ * ... up to K; the step grows at most SGD_GROW-fold per probe; a window whose
+ * validation loss rose more than SGD_RISE-fold over the last good probe (or
+ * SGD_BEST-fold over the best), or that went non-finite or collapsed to the trivial
+ * predictor, is undone and the step halved; more than SGD_MAX_BACK undos in a row fail
+ * the task (non-finite). */
+enum { SGD_GAP0 = 50, SGD_MAX_BACK = 60 };
+#define SGD_GROW 2.0
+#define SGD_RISE 1.5
+#define SGD_BEST 2.0
+#define SGD_COLLAPSE 1e-6 /* model size below this fraction of the initial one */
 
 static int sgd_run(NnObj *o, double *th, OptResult *r)
 {
@@ -287,30 +336,90 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
     int rc = 0;
     memset(r, 0, sizeof *r);
     r->why = OPT_BUDGET;
-    /* auto: re-probe every K steps on P fresh rows (stream indices after the training
-     * draws), lr = probe step / 10 — the curvature of the quartic loss changes by
-     * orders of magnitude between the start and the end of training. */
+    /* auto (see the header comment): the curvature of the quartic loss changes by
+     * orders of magnitude during training, and a single too-long step can send the
+     * model to the trivial predictor for good (shared: s = exp(theta_s) underflows,
+     * and every gradient but dL/dc is proportional to s). */
     int autolr = !(job->nn_lr > 0);
     long P = 10 * b < 1000 ? 1000 : 10 * b;
     long K = job->nn_steps / 20;
-    K = K < 50 ? 50 : K > 1000 ? 1000 : K;
+    K = K < SGD_GAP0 ? SGD_GAP0 : K > 1000 ? 1000 : K;
     double *Xp = autolr ? ls_malloc(sizeof(double) * (size_t)P * o->d) : NULL;
     double *yp = autolr ? ls_malloc(sizeof(double) * (size_t)P) : NULL;
-    double lr0 = job->nn_lr, tprobe = 0;
-    for (long t = 0; t < job->nn_steps; t++) {
+    double *Xv = NULL, *yv = NULL, *good = autolr ? ls_malloc(sizeof(double) * o->np) : NULL;
+    long nv = 0;
+    if (autolr) { /* the validation rows: fixed for the whole run */
+        if (in->n < 0) {
+            Xv = ls_malloc(sizeof(double) * (size_t)P * o->d);
+            yv = ls_malloc(sizeof(double) * (size_t)P);
+            if (data_sample(in->target, in->sgd_key, job->nn_steps * b, P, Xv, yv) != 0) {
+                r->why = OPT_NONFINITE;
+                rc = -1;
+            }
+            nv = P;
+        } else { /* finite n: the first P training rows (those the probe uses) */
+            nv = P < in->n ? P : in->n;
+        }
+    }
+    double lr0 = job->nn_lr, tprobe = 0, lgood = INFINITY, lbest = INFINITY, scale0 = 0;
+    double tcap = INFINITY; /* probe-step units: lr = tprobe / 10 (exact doublings) */
+    long next = 0, gap = SGD_GAP0, nprobe = 0;
+    int back = 0, force = 0;
+    for (long t = 0; rc == 0 && t < job->nn_steps; t++) {
         if (in->stop && *in->stop) {
             r->why = OPT_SIGNAL;
             rc = -1;
             break;
         }
-        if (autolr && t % K == 0) {
-            tprobe = sgd_probe(o, th, g, tt, Xp, yp, P, job->nn_steps * b + (t / K) * P, tprobe);
-            if (!(tprobe > 0)) {
-                r->why = OPT_NONFINITE;
-                rc = -1;
-                break;
+        if (autolr && t == next) {
+            o->X = in->n < 0 ? Xv : in->X, o->y = in->n < 0 ? yv : in->y, o->n = nv;
+            double lv = obj_eval(o, th, NULL), sc = sgd_scale(o, th);
+            if (t == 0)
+                scale0 = sc;
+            int bad = force || !isfinite(lv) || !(sc > SGD_COLLAPSE * scale0) ||
+                      (t > 0 && (lv > SGD_RISE * lgood || lv > SGD_BEST * lbest));
+            if (bad && t > 0) { /* undo the window, halve the step, probe densely again */
+                if (++back > SGD_MAX_BACK) {
+                    r->why = OPT_NONFINITE;
+                    rc = -1;
+                    break;
+                }
+                memcpy(th, good, sizeof(double) * o->np);
+                force = 0;
+                tprobe *= 0.5;
+                tcap = tprobe;
+                lr0 = tprobe / 10;
+                gap = SGD_GAP0;
+                next = t + gap;
+            } else {
+                if (bad) { /* the initial model itself is not finite */
+                    r->why = OPT_NONFINITE;
+                    rc = -1;
+                    break;
+                }
+                back = 0;
+                memcpy(good, th, sizeof(double) * o->np);
+                lgood = lv;
+                lbest = fmin(lbest, lv);
+                if (sgd_rows(o, Xp, yp, P, job->nn_steps * b + (nprobe + 1) * P) != 0) {
+                    r->why = OPT_NONFINITE;
+                    rc = -1;
+                    break;
+                }
+                nprobe++;
+                double tmax = t == 0 ? INFINITY : fmin(SGD_GROW * tprobe, tcap);
+                double tp = sgd_probe(o, th, g, tt, tprobe, tmax);
+                if (tp > 0) {
+                    tprobe = tp;
+                    lr0 = tp / 10;
+                } else if (t == 0) {
+                    r->why = OPT_NONFINITE;
+                    rc = -1;
+                    break;
+                } /* else: a failed probe keeps the step */
+                next = t + gap;
+                gap = 2 * gap < K ? 2 * gap : K;
             }
-            lr0 = tprobe / 10;
         }
         double lr = lr0;
         for (int k = 0; k < job->n_drops; k++)
@@ -325,12 +434,17 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
         double f = obj_eval(o, th, g);
         r->evals++;
         if (!isfinite(f)) {
-            r->why = OPT_NONFINITE;
-            rc = -1;
-            break;
+            if (!(autolr && t > 0)) {
+                r->why = OPT_NONFINITE;
+                rc = -1;
+                break;
+            }
+            next = t + 1; /* auto: no update; the next step undoes the window */
+            force = 1;
+        } else {
+            for (size_t i = 0; i < o->np; i++)
+                th[i] -= lr * g[i];
         }
-        for (size_t i = 0; i < o->np; i++)
-            th[i] -= lr * g[i];
         r->iterations = t + 1;
         o->batch_sum += f;
         o->batch_count++;
@@ -348,6 +462,14 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
         }
         r->f = f;
     }
+    /* auto: the final window passes the same check, or the last good model is kept */
+    if (autolr && rc == 0 && job->nn_steps > 0) {
+        o->X = in->n < 0 ? Xv : in->X, o->y = in->n < 0 ? yv : in->y, o->n = nv;
+        double lv = obj_eval(o, th, NULL), sc = sgd_scale(o, th);
+        if (force || !isfinite(lv) || !(sc > SGD_COLLAPSE * scale0) || lv > SGD_RISE * lgood ||
+            lv > SGD_BEST * lbest)
+            memcpy(th, good, sizeof(double) * o->np);
+    }
     double gg = 0;
     for (size_t i = 0; i < o->np; i++)
         gg += g[i] * g[i];
@@ -360,6 +482,9 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
         }
     free(Xp);
     free(yp);
+    free(Xv);
+    free(yv);
+    free(good);
     free(Xb);
     free(yb);
     free(u);

@@ -288,6 +288,53 @@ static void test_sgd(void)
     case_free(&k);
 }
 
+/* Regression: online SGD with nn_lr = auto used to re-probe every nn_steps/20 steps and
+ * let one probe raise the step up to 64-fold; a too-long step sent the model to the
+ * trivial predictor for good (shared a: s = exp(theta_s) underflowed to ~1e-148) with
+ * stop = budget, cause none (measured before the fix: cases 3 and 4 ended at R/R0 =
+ * 1.0004 and 1.0014 after reaching 0.20 and 0.39; case 0 at 0.115 after 0.087). Now the
+ * final population risk stays within 2x of the best point of the curve and far below
+ * R0; with shared a, within 0.05 R0 of the Eckart-Young optimum. */
+static void test_sgd_auto_robust(void)
+{
+    GROUP("sgd auto step robust");
+    const struct { int d, N, b, a_init; long steps; uint32_t tag; } cs[] = {
+        {20, 10, 20, NN_A_SHARED, 2000, 11}, {20, 10, 20, NN_A_SHARED, 2000, 12},
+        {20, 10, 20, NN_A_SHARED, 2000, 13}, {30, 10, 20, NN_A_SHARED, 2000, 14},
+        {30, 5, 20, NN_A_SHARED, 5000, 15},  {20, 10, 20, NN_A_NORMAL, 2000, 16},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        Case k;
+        job_defaults(&k.job);
+        k.job.nn_a_init = cs[c].a_init;
+        k.job.nn_steps = cs[c].steps;
+        k.job.nn_batch = cs[c].b;
+        k.job.nn_lr = 0;
+        case_init(&k, cs[c].d, cs[c].N, -1, NN_METHOD_SGD, cs[c].tag);
+        double tr[20], te[20];
+        long st[20];
+        k.out.n_curve = 20, k.out.curve_train = tr, k.out.curve_test = te, k.out.curve_steps = st;
+        double t0 = now();
+        int rc = regime_nn.fit(&k.in, &k.out);
+        double secs = now() - t0;
+        double R0 = data_r0(k.t), R = data_pop_risk(k.t, k.out.c, k.M);
+        double ey = eckart_young(k.t, cs[c].N), best = INFINITY;
+        for (int i = 0; i < 20; i++)
+            best = fmin(best, te[i]);
+        printf("  sgd auto d=%d N=%d b=%d %s %ld steps: R/R0 %.4f best %.4f EY %.4f %.2fs\n",
+               cs[c].d, cs[c].N, cs[c].b, job_a_init_name(cs[c].a_init), cs[c].steps, R / R0,
+               best / R0, ey / R0, secs);
+        CHECK(rc == 0 && k.out.stop == STOP_BUDGET && k.out.iterations == cs[c].steps,
+              "case %zu: rc %d stop %d iterations %ld", c, rc, k.out.stop, k.out.iterations);
+        CHECK(isfinite(R) && R <= 2 * best && R < 0.6 * R0,
+              "case %zu: final R/R0 %g, best on the curve %g", c, R / R0, best / R0);
+        if (cs[c].a_init == NN_A_SHARED)
+            CHECK(R < ey + 0.05 * R0, "case %zu: R/R0 %g near the optimum %g", c, R / R0,
+                  ey / R0);
+        case_free(&k);
+    }
+}
+
 /* One population fit; returns (R - EY)/R0 and prints the numbers. */
 static double pop_gap(int target, int d, int N, int method, int a_init, int optimizer,
                       long steps, double *secs, long *iters)
@@ -447,13 +494,14 @@ static void test_failures(void)
 static void test_determinism(void)
 {
     GROUP("determinism");
-    const int methods[4] = {NN_METHOD_GD, NN_METHOD_SGD, NN_METHOD_VARPRO, NN_METHOD_POPULATION};
-    for (int m = 0; m < 4; m++) {
+    const int methods[6] = {NN_METHOD_GD,     NN_METHOD_SGD,        NN_METHOD_VARPRO,
+                            NN_METHOD_SGD,    NN_METHOD_POPULATION, NN_METHOD_SGD};
+    for (int m = 0; m < 6; m++) {
         Case k;
         job_defaults(&k.job);
         k.job.nn_steps = 200;
-        k.job.nn_lr = methods[m] == NN_METHOD_SGD ? 1e-3 : 0;
-        long n = methods[m] == NN_METHOD_POPULATION ? -1 : 200;
+        k.job.nn_lr = methods[m] == NN_METHOD_SGD && m == 1 ? 1e-3 : 0; /* 3, 5: sgd auto */
+        long n = methods[m] == NN_METHOD_POPULATION || m == 5 ? -1 : 200;
         case_init(&k, 7, 3, n, methods[m], 7);
         double M1[49], c1;
         regime_nn.fit(&k.in, &k.out);
@@ -462,7 +510,7 @@ static void test_determinism(void)
         long it1 = k.out.iterations;
         regime_nn.fit(&k.in, &k.out);
         CHECK(memcmp(M1, k.M, sizeof M1) == 0 && c1 == k.out.c && it1 == k.out.iterations,
-              "%s: two calls bitwise equal", job_nn_method_name(methods[m]));
+              "%s (case %d): two calls bitwise equal", job_nn_method_name(methods[m]), m);
         case_free(&k);
     }
 }
@@ -491,6 +539,7 @@ int main(void)
     test_curve_steps();
     test_fixed_gd_monotone();
     test_sgd();
+    test_sgd_auto_robust();
     test_auto_vs_fixed();
     test_failures();
     test_determinism();
