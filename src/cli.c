@@ -99,14 +99,31 @@ static const Option options[] = {
 };
 #define N_OPTIONS ((int)(sizeof options / sizeof options[0]))
 
+static int in_list(const char *list, const char *cmd);
+
+/* "JOB -o FILE": the positionals and the options the command requires. */
+static void synopsis(const Command *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", c->args);
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (in_list(options[i].required, c->name)) {
+            size_t used = strlen(buf);
+            if (options[i].short_name)
+                snprintf(buf + used, len - used, " -%c %s", options[i].short_name, options[i].meta);
+            else
+                snprintf(buf + used, len - used, " --%s %s", options[i].name, options[i].meta);
+        }
+}
+
 static void print_usage(FILE *out)
 {
     fprintf(out, "usage: lazysweep COMMAND [ARGS] [OPTIONS]\n\n"
                  "Resumable MPI sweeps of two-layer quadratic networks (RF / NT / NN regimes,\n"
                  "Ghorbani et al. 2019) into one parallel HDF5 results file.\n\ncommands:\n");
     for (int i = 0; i < N_COMMANDS; i++) {
-        char head[64];
-        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
+        char head[64], syn[48];
+        synopsis(&commands[i], syn, sizeof syn);
+        snprintf(head, sizeof head, "%s %s", commands[i].name, syn);
         fprintf(out, "  %-22s %s\n", head, commands[i].summary);
     }
     fprintf(out, "\noptions:\n  -h, --help             this help; `lazysweep COMMAND --help` for one command\n"
@@ -128,7 +145,9 @@ static int takes(const Option *o, const char *cmd) { return in_list(o->cmds, cmd
 
 static void print_command_help(const Command *c)
 {
-    printf("usage: lazysweep %s %s [OPTIONS]\n\n%s\n", c->name, c->args, c->details);
+    char syn[64];
+    synopsis(c, syn, sizeof syn);
+    printf("usage: lazysweep %s %s [OPTIONS]\n\n%s\n", c->name, syn, c->details);
     int any = 0;
     for (int i = 0; i < N_OPTIONS; i++) {
         const Option *o = &options[i];
