@@ -26,6 +26,7 @@ echo "== machine"
 nproc; lscpu | grep -E "Model name|^CPU\(s\)|Thread|Core|Socket|L3"; grep -m1 -E 'model\s*:' /proc/cpuinfo
 grep -o -w -E 'avx2|avx512f|amx_tile' /proc/cpuinfo | sort | uniq -c
 mpirun --version | head -1; mpicc --version | head -1
+mkdir -p build
 make -j"$(nproc)" MPICC=mpicc ${GIT_VERSION:+GIT_VERSION=$GIT_VERSION} \
   PKG_CFLAGS="-I$P/usr/include/hdf5/openmpi -I$P/usr/include -I$P/usr/include/x86_64-linux-gnu/openblas-pthread" \
   PKG_LIBS="-L$L/hdf5/openmpi -L$L/openblas-pthread -L$L -lhdf5 -llapacke -lopenblas -linih" \
