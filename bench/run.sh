@@ -1,0 +1,69 @@
+#!/bin/sh
+# bench/run.sh: `make bench` — prints speed as ratios measured side by side in one run.
+#
+#   sh bench/run.sh BENCH_BINARIES...      (Makefile: build/bench/*)
+#
+#   1. kernels   each regime's kernels as a fraction of this machine's DGEMM rate
+#                (build/bench/kernels; BLAS on 1 thread, as every lazysweep rank)
+#   2. end to end  bench/e2e.ini by lazysweep on 1 rank against bench/baseline.py
+#                (NumPy/SciPy, the same BLAS on 1 thread) on one core each: wall-time
+#                ratio, per-regime ratios, and a check that both computed the same numbers
+#   3. ranks     bench/e2e.ini on 1 rank against 2 and 3 ranks (bench/scaling.sh), and
+#                the dispatch rate of the `null` regime (bench/null.ini)
+# Environment: LAZYSWEEP (default build/lazysweep), PYTHON (/usr/bin/python3), MPIRUN
+# (mpirun --oversubscribe), BENCH_RANKS (default "1 2 3"), BENCH_OUT (build/bench/out).
+# Absolute seconds are printed for context only; the headline numbers are ratios.
+set -u
+LS=${LAZYSWEEP:-build/lazysweep}
+PY=${PYTHON:-/usr/bin/python3}
+OUT=${BENCH_OUT:-build/bench/out}
+RANKS=${BENCH_RANKS:-1 2 3}
+export MPIRUN="${MPIRUN:-mpirun --oversubscribe}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+export OPENBLAS_NUM_THREADS=1 LAZYSWEEP_BLAS_THREADS=1
+mkdir -p "$OUT"
+status=0
+
+now() { date +%s.%N; }
+
+echo "== lazysweep bench: $(uname -n), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "   $($LS --version 2>&1 | head -1); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN {exit !(l > 0.5)}'; then
+    echo "   NOTE: other processes are using this machine (load $load): ratios are taken side by"
+    echo "   side and stay meaningful, but rank scaling on $(nproc) cores will be understated."
+fi
+
+echo
+echo "== 1. kernels against DGEMM (1 thread, same BLAS; GFLOP/s = counted flops / time)"
+for b in "$@"; do
+    case $b in */kernels) "$b" || status=1 ;; esac
+done
+
+echo
+echo "== 2. end to end: bench/e2e.ini, lazysweep on 1 rank vs NumPy baseline, 1 core each"
+rm -f "$OUT/e2e.h5" "$OUT/e2e.h5.journal" "$OUT/e2e.h5.lock"
+t0=$(now)
+# shellcheck disable=SC2086
+$MPIRUN -np 1 "$LS" run bench/e2e.ini -o "$OUT/e2e.h5" --quiet >"$OUT/e2e.log" 2>&1 || {
+    echo "bench: lazysweep run failed:"; cat "$OUT/e2e.log"; status=1; }
+t1=$(now)
+"$PY" bench/baseline.py bench/e2e.ini "$OUT/e2e.h5" >"$OUT/baseline.log" 2>&1 || status=1
+t2=$(now)
+sed -n '2,$p' "$OUT/baseline.log"
+awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
+    ls = b - a; np = c - b
+    printf "  whole command     NumPy %.2f s, lazysweep %.2f s (mpirun, HDF5 file, journal included)\n", np, ls
+    printf "  HEADLINE end to end: NumPy / lazysweep wall time = %.2f  (> 1: lazysweep faster)\n", np / ls }'
+
+echo
+echo "== 3. ranks: bench/e2e.ini on $RANKS ranks (rank 0 is master only when P > 1)"
+sh bench/scaling.sh "$LS" bench/e2e.ini "$OUT/scaling" $RANKS || status=1
+echo
+echo "   dispatch: bench/null.ini (20000 tasks of the null regime: scheduling, HDF5 rows, journal)"
+sh bench/scaling.sh "$LS" bench/null.ini "$OUT/null" $RANKS || status=1
+
+echo
+[ $status = 0 ] && echo "bench: done (results under $OUT)" || echo "bench: SOME BENCHMARK FAILED (logs under $OUT)"
+exit $status
