@@ -215,11 +215,9 @@ int main(int argc, char **argv)
     double g0 = dgemm_rate(dref);
     dgemm_ref = g0;
     printf("BLAS: %s\n", la_blas_info());
-    /* OpenBLAS 0.3.21 falls back to its Prescott (SSE3) kernels on CPUs it does not know
-     * (measured: 4.4x slower DGEMM on a 16-core Xeon, docs/BENCH.md). */
-    if (strstr(la_blas_info(), "Prescott") && __builtin_cpu_supports("avx2"))
-        printf("WARNING: OpenBLAS uses its Prescott kernels on a CPU with AVX2: set "
-               "OPENBLAS_CORETYPE=Haswell (or SkylakeX with AVX-512)\n");
+    /* measured: 4.4x slower DGEMM on a 16-core Xeon, docs/BENCH.md */
+    if (la_blas_warning())
+        printf("WARNING: %s\n", la_blas_warning());
     printf("%-26s %-24s %8s %7s   %-22s %s\n", "kernel", "size", "GFLOP/s", "/DGEMM",
            "time", "note");
     double fl = 2.0 * dref * dref * (double)dref;

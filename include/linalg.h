@@ -11,6 +11,10 @@
 void la_init(int threads);
 /* Name and configuration of the BLAS library, for provenance. */
 const char *la_blas_info(void);
+/* A one-line warning when the BLAS runs far below this CPU's speed (OpenBLAS 0.3.21
+ * falls back to its SSE3 "Prescott" kernels on CPUs it does not know: DGEMM 4x slower
+ * on a 2024 Xeon), else NULL. */
+const char *la_blas_warning(void);
 
 /* Floating-point operations counted by the wrappers since the last reset
  * (process-wide; a rank runs one task at a time). */

@@ -62,7 +62,7 @@ typedef struct {
 int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *stop,
              TaskResult *res, TaskExtras *extras);
 
-/* Frees the one-entry (target, test set) cache that task_run keeps between tasks of
+/* Frees the small LRU cache of (target, test set) pairs that task_run keeps between tasks of
  * the same (model, d, replicate). Safe to call any time. */
 void task_cache_clear(void);
 /* The initial weights of (d, replicate): W0 (N x d row-major), a0 (N), streams as in

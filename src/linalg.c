@@ -33,6 +33,15 @@ const char *la_blas_info(void)
     return info;
 }
 
+const char *la_blas_warning(void)
+{
+    if (strstr(openblas_get_config(), "Prescott") && __builtin_cpu_supports("avx2"))
+        return "OpenBLAS uses its generic Prescott kernels on this AVX2 CPU (it does not know "
+               "the model): about 4x slower; export OPENBLAS_CORETYPE=Haswell (SkylakeX on "
+               "AVX-512 CPUs) and pass it to every rank (mpirun -x OPENBLAS_CORETYPE)";
+    return NULL;
+}
+
 void la_flops_reset(void) { la_flop_count = 0; }
 double la_flops(void) { return la_flop_count; }
 void la_flops_add(double flops) { la_flop_count += flops; }

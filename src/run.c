@@ -187,6 +187,8 @@ static int prolog_rank0(const CliArgs *args, RunCtx *c, char **text, Lock *lock,
     }
     if (lk == LOCK_TAKEN_OVER)
         log_warn("%s", msg);
+    if (la_blas_warning())
+        log_warn("%s", la_blas_warning());
     *mode = access(args->out, F_OK) == 0 ? MODE_RESUME : MODE_CREATE;
     return LS_EXIT_OK;
 }

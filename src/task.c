@@ -14,7 +14,7 @@
  *   sgd       rng_key(seed, RNG_SITE_SGD, model, d, replicate) (FitInput.sgd_key)
  * RF, NT and NN at the same (model, d, N, n, replicate) therefore see the same target,
  * W0, a0, training and test sets.
- * A one-entry cache keeps the last (target, test set) since a worker runs many tasks
+ * A small LRU cache keeps recent (target, test set) pairs since a worker runs many tasks
  * with the same (model, d, replicate); task_cache_clear frees it. */
 #include "task.h"
 
@@ -43,7 +43,14 @@ const char *task_stop_name(int stop)
     return stop >= 0 && stop <= STOP_FAILED ? stop_names[stop] : "?";
 }
 
-/* ---- cache of (target, test set) ---- */
+/* ---- cache of (target, test set) ----
+ * Tasks come largest first, so consecutive tasks on a worker rarely share a target:
+ * keep a few entries, least recently used out first, within a memory cap (a test set
+ * is test_samples x d doubles: 36 MB at d = 450). Entries are pure functions of their
+ * key, so the cache never changes a result. */
+#define CACHE_ENTRIES 8
+#define CACHE_BYTES (512.0 * 1024 * 1024)
+
 typedef struct {
     int valid;
     uint64_t seed;
@@ -53,53 +60,94 @@ typedef struct {
     Target *t;
     double *Xt, *yt;
     double bayes;
+    unsigned long used;  /* last use, for eviction */
 } TaskCache;
 
-static TaskCache cache;
+static TaskCache caches[CACHE_ENTRIES];
+static unsigned long cache_clock;
+
+static void cache_free(TaskCache *c)
+{
+    data_target_free(c->t);
+    free(c->Xt);
+    free(c->yt);
+    memset(c, 0, sizeof *c);
+}
 
 void task_cache_clear(void)
 {
-    data_target_free(cache.t);
-    free(cache.Xt);
-    free(cache.yt);
-    memset(&cache, 0, sizeof cache);
+    for (int i = 0; i < CACHE_ENTRIES; i++)
+        cache_free(&caches[i]);
 }
 
-static int cache_get(const JobSpec *job, int model, int d, int replicate)
+static int cache_match(const TaskCache *c, const JobSpec *job, int model, int d, int replicate,
+                       long nt)
+{
+    return c->valid && c->seed == job->seed && c->model == model && c->target == job->target &&
+           c->rank == job->rank && c->s == job->mixture_rank && c->d == d &&
+           c->replicate == replicate && c->noise == job->noise &&
+           c->delta == job->mixture_delta && c->n_test == nt;
+}
+
+static double cache_bytes(const TaskCache *c)
+{
+    return c->valid ? 8.0 * (double)c->n_test * (c->d + 1) + 8.0 * c->d * c->d : 0;
+}
+
+/* The entry of (model, d, replicate), made if needed; NULL when out of memory. */
+static const TaskCache *cache_get(const JobSpec *job, int model, int d, int replicate)
 {
     long nt = job->test_samples > 0 ? job->test_samples : 0;
-    if (cache.valid && cache.seed == job->seed && cache.model == model &&
-        cache.target == job->target && cache.rank == job->rank &&
-        cache.s == job->mixture_rank && cache.d == d && cache.replicate == replicate &&
-        cache.noise == job->noise && cache.delta == job->mixture_delta && cache.n_test == nt)
-        return 0;
-    task_cache_clear();
-    cache.t = data_target_create(job, model, d, replicate);
-    if (!cache.t)
-        return -1;
+    for (int i = 0; i < CACHE_ENTRIES; i++)
+        if (cache_match(&caches[i], job, model, d, replicate, nt)) {
+            caches[i].used = ++cache_clock;
+            return &caches[i];
+        }
+    /* evict least recently used entries until a slot is free and the cap holds */
+    double need = 8.0 * (double)nt * (d + 1) + 8.0 * d * d;
+    TaskCache *c = NULL;
+    for (;;) {
+        double total = need;
+        TaskCache *lru = NULL;
+        for (int i = 0; i < CACHE_ENTRIES; i++) {
+            total += cache_bytes(&caches[i]);
+            if (!caches[i].valid)
+                c = c ? c : &caches[i];
+            else if (!lru || caches[i].used < lru->used)
+                lru = &caches[i];
+        }
+        if (c && (total <= CACHE_BYTES || !lru))
+            break;
+        cache_free(lru);
+        c = NULL;
+    }
+    c->t = data_target_create(job, model, d, replicate);
+    if (!c->t)
+        return NULL;
     if (nt > 0) {
-        cache.Xt = malloc(sizeof(double) * (size_t)nt * d);
-        cache.yt = malloc(sizeof(double) * (size_t)nt);
+        c->Xt = malloc(sizeof(double) * (size_t)nt * d);
+        c->yt = malloc(sizeof(double) * (size_t)nt);
         RngKey key = rng_key(job->seed, RNG_SITE_TEST, (uint32_t)model, (uint32_t)d,
                              (uint32_t)replicate);
-        if (!cache.Xt || !cache.yt || data_sample(cache.t, key, 0, nt, cache.Xt, cache.yt)) {
-            task_cache_clear();
-            return -1;
+        if (!c->Xt || !c->yt || data_sample(c->t, key, 0, nt, c->Xt, c->yt)) {
+            cache_free(c);
+            return NULL;
         }
     }
-    cache.bayes = data_bayes_error(cache.t);
-    cache.seed = job->seed;
-    cache.model = model;
-    cache.target = job->target;
-    cache.rank = job->rank;
-    cache.s = job->mixture_rank;
-    cache.d = d;
-    cache.replicate = replicate;
-    cache.noise = job->noise;
-    cache.delta = job->mixture_delta;
-    cache.n_test = nt;
-    cache.valid = 1;
-    return 0;
+    c->bayes = data_bayes_error(c->t);
+    c->seed = job->seed;
+    c->model = model;
+    c->target = job->target;
+    c->rank = job->rank;
+    c->s = job->mixture_rank;
+    c->d = d;
+    c->replicate = replicate;
+    c->noise = job->noise;
+    c->delta = job->mixture_delta;
+    c->n_test = nt;
+    c->valid = 1;
+    c->used = ++cache_clock;
+    return c;
 }
 
 void task_initial_weights(const JobSpec *job, int d, int N, int replicate, double *W0,
@@ -153,14 +201,15 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
         res->cause = CAUSE_INVALID;
         goto done;
     }
-    if (cache_get(job, t->model, d, t->replicate) != 0) {
+    const TaskCache *cache = cache_get(job, t->model, d, t->replicate);
+    if (!cache) {
         res->cause = CAUSE_NOMEM;
         goto done;
     }
-    const Target *tg = cache.t;
+    const Target *tg = cache->t;
     la_flops_reset(); /* the cached target and test set are not the task's own work */
     res->r0 = data_r0(tg);
-    res->bayes_error = cache.bayes;
+    res->bayes_error = cache->bayes;
     W0 = malloc(sizeof(double) * (size_t)(N > 0 ? N : 1) * d);
     a0 = malloc(sizeof(double) * (size_t)(N > 0 ? N : 1));
     M = calloc((size_t)d * d, sizeof(double));
@@ -197,9 +246,9 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     in.sgd_key = rng_key(job->seed, RNG_SITE_SGD, (uint32_t)t->model, (uint32_t)d,
                          (uint32_t)t->replicate);
     in.stop = stop;
-    in.Xtest = cache.Xt;
-    in.ytest = cache.yt;
-    in.n_test = cache.n_test;
+    in.Xtest = cache->Xt;
+    in.ytest = cache->yt;
+    in.n_test = cache->n_test;
     FitOutput out;
     memset(&out, 0, sizeof out);
     out.M = M;
@@ -221,10 +270,10 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     }
     if (n > 0)
         res->risk_train = risk_empirical(d, out.c, M, n, X, y);
-    if (cache.n_test > 0) {
-        res->risk_test = risk_empirical(d, out.c, M, cache.n_test, cache.Xt, cache.yt);
+    if (cache->n_test > 0) {
+        res->risk_test = risk_empirical(d, out.c, M, cache->n_test, cache->Xt, cache->yt);
         if (t->model == MODEL_MIXTURE)
-            res->error_test = risk_error01(d, out.c, M, cache.n_test, cache.Xt, cache.yt);
+            res->error_test = risk_error01(d, out.c, M, cache->n_test, cache->Xt, cache->yt);
     }
     res->risk_pop = data_pop_risk(tg, out.c, M);
     res->theory = theory_class_opt(tg, t->regime, W0, N);

@@ -105,15 +105,19 @@ check "submit without -o: exit 2" [ $? -eq 2 ]
 
 # ---- (a) three allocations, unattended ------------------------------------------------
 # USR1 to the batch shell (what --signal=B:USR1@LEAD sends, but at a time we choose:
-# SLURM's own timing is coarse) once allocation 1 has finished ~80 tasks of 288 and
-# allocation 2 ~160 (counted in the journal); the script forwards it,
+# SLURM's own timing is coarse) once allocations 1 and 2 have each finished 40 tasks of
+# 288 (counted in the journal); the script forwards it,
 # lazysweep drains and exits 3, the script requeues the job; allocation 3 finishes.
 t0=$(date +%s)
 submit "$job" -o "$work/a.h5" >"$work/a.submit" 2>&1
 a=$(jobid "$work/a.submit")
 check "(a) submit: job id printed" [ -n "$a" ]
 for k in 0 1; do
-    if wait_lock "$work/a.h5" "$a" "$k" 90 && wait_journal "$work/a.h5" $((80 * (k + 1))) 60; then
+    # 40 more tasks than when this allocation took the lock: independent of how many the
+    # previous allocation finished while draining, and of how fast the tasks are
+    if wait_lock "$work/a.h5" "$a" "$k" 90 &&
+        base=$(cat "$work/a.h5.journal" 2>/dev/null | wc -l) &&
+        wait_journal "$work/a.h5" $((base + 40)) 60; then
         scancel -b -s USR1 "$a"
     else
         bad "(a) allocation $((k + 1)) did not start or progress within 90+60 s (state $(state "$a"))"
