@@ -58,7 +58,6 @@ const volatile sig_atomic_t *sched_stop_flag(void);
 /* Collectives (all ranks, same arguments except the data). */
 void sched_bcast(void *buf, size_t bytes, int root);
 int sched_agree_max(int value);          /* max over ranks: errors propagate */
-double sched_max_double(double value);
 /* Hostnames of all ranks as one string "host1 host2 ..." (distinct, in rank order) on
  * every rank; caller frees. */
 char *sched_hostnames(void);

@@ -51,7 +51,7 @@ typedef struct {
     int64_t tasks_done;    /* tasks finished (done or failed) during this run */
     int32_t slurm_restart_count; /* -1 when not under SLURM */
     char exit_reason[32];  /* "running", "complete", "signal", "time-limit", ... */
-    char hosts[512];       /* host names, comma-separated (or SLURM_JOB_NODELIST) */
+    char hosts[512];       /* host names, space-separated (or SLURM_JOB_NODELIST) */
     char slurm_job_id[32];
     char slurm_array_job_id[32];
     char slurm_array_task_id[16];

@@ -31,6 +31,10 @@ double theory_limit(int model, int target, int regime, double rho);
 double theory_rf_opt(const Target *t, const double *W, int N);
 double theory_nt_opt(const Target *t, const double *W, int N);
 double theory_nn_opt(const Target *t, int N);
+/* NN with one shared positive second layer (nn_a_init = shared): M = s W^T W is
+ * positive semidefinite, so the optimum keeps the N largest positive eigenvalues:
+ * 2 (sum of the other eigenvalues squared) + tau^2 (quadratic; NaN for the mixture). */
+double theory_nn_psd_opt(const Target *t, int N);
 /* Dispatch by REGIME_* (NaN for the null regime). */
 double theory_class_opt(const Target *t, int regime, const double *W, int N);
 /* E over a uniformly random N-dimensional row space of the NT optimum (quadratic):

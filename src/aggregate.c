@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "store.h"
@@ -122,7 +123,13 @@ int aggregate_main(const CliArgs *args)
              store_read_results(st, 0, n, res, NULL, NULL) == STORE_OK;
     store_close(st);
     FILE *csv = NULL;
-    if (ok && args->csv) {
+    struct stat a, b;
+    if (ok && args->csv && strcmp(args->csv, "-") && stat(args->csv, &b) == 0 &&
+        stat(args->file, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        log_error("--csv %s: that is the results file itself; give another name", args->csv);
+        ok = 0;
+        rc = LS_EXIT_USAGE;
+    } else if (ok && args->csv) {
         csv = !strcmp(args->csv, "-") ? stdout : fopen(args->csv, "w");
         if (!csv) {
             log_error("%s: cannot write: %s", args->csv, strerror(errno));

@@ -151,7 +151,7 @@ int data_sample(const Target *t, RngKey key, long first, long n, double *X, doub
     }
     if (t->model == MODEL_MIXTURE) {
         int s = t->s;
-        T = malloc(sizeof(double) * (size_t)SAMPLE_CHUNK * s);
+        T = malloc(sizeof(double) * (size_t)(n < SAMPLE_CHUNK ? n : SAMPLE_CHUNK) * s);
         if (!T)
             goto out;
         for (long j0 = 0; j0 < n; j0 += SAMPLE_CHUNK) {
@@ -168,7 +168,7 @@ int data_sample(const Target *t, RngKey key, long first, long n, double *X, doub
             la_gemm('N', 'T', m, d, s, 1.0, T, s, t->U, s, 1.0, Xc, d); /* X += T U^T */
         }
     } else {
-        T = malloc(sizeof(double) * (size_t)SAMPLE_CHUNK * d);
+        T = malloc(sizeof(double) * (size_t)(n < SAMPLE_CHUNK ? n : SAMPLE_CHUNK) * d);
         if (!T)
             goto out;
         for (long j0 = 0; j0 < n; j0 += SAMPLE_CHUNK) {

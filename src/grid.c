@@ -180,6 +180,7 @@ static double nt_params(int d, int N)
 TaskCost grid_cost(const JobSpec *job, const Task *t)
 {
     double d = t->d, N = t->N, n = t->n > 0 ? (double)t->n : 0;
+    double Nq = N < d ? N : d; /* NT's row space has dimension min(N, d) */
     double nt = (double)job->test_samples;
     double steps = (double)job->nn_steps;
     TaskCost c = {0, 0};
@@ -187,30 +188,40 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
     c.flops += 30.0 * (n + nt) * d + 2.0 * (n + nt) * d * d + 4.0 * d * d * d;
     c.bytes += 8.0 * ((n + nt) * d + 4.0 * d * d + 3.0 * N * d + 2.0 * n + nt);
     switch (t->regime) {
-    case REGIME_RF:
+    case REGIME_RF: /* features in 4096-row blocks unless small (regime_rf.c) */
         c.flops += n > 0 ? 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) + 10.0 * N * N * N
                          : 2.0 * N * N * d + 2.0 * N * d * d + 10.0 * N * N * N;
-        c.bytes += 8.0 * (n * (N + 1) + 2.0 * (N + 1) * (N + 1));
+        c.bytes += 8.0 * ((n * N <= 2097152 ? n * (N + 1) : 4096.0 * (N + 1)) + 3.0 * (N + 1) * (N + 1));
         break;
-    case REGIME_NT: {
+    case REGIME_NT: { /* solver choice as in regime_nt.c */
         double p = nt_params(t->d, t->N);
         if (n <= 0) {
             c.flops += 12.0 * d * d * d;
             c.bytes += 8.0 * 3.0 * d * d;
-        } else if (p <= 3000) {
-            c.flops += 2.0 * n * p * p + 4.0 * p * p * p;
-            c.bytes += 8.0 * (n * p + 2.0 * p * p);
+            break;
+        }
+        c.bytes += 8.0 * n * (d + Nq + 2); /* X in the Q basis, and its N-block */
+        if (n * p <= 2097152) {
+            c.flops += 4.0 * n * p * p;
+            c.bytes += 8.0 * n * p;
+        } else if (n >= p && p <= 2000) {
+            c.flops += 2.0 * n * p * p + p * p * p / 3;
+            c.bytes += 8.0 * 2.0 * p * p;
+        } else if (n < p && n <= 3000) {
+            c.flops += 2.0 * n * n * p + n * n * n / 3;
+            c.bytes += 8.0 * 2.0 * n * n;
         } else {
-            c.flops += 200.0 * 4.0 * n * N * d;
-            c.bytes += 8.0 * (2.0 * n * d + 6.0 * N * d);
+            c.flops += 200.0 * 4.0 * n * Nq * d;
+            c.bytes += 8.0 * 6.0 * Nq * d;
         }
         break;
     }
     case REGIME_NN: {
         int method = job_nn_method(job, t->n);
         double per_step;
-        if (method == NN_METHOD_SGD)
-            per_step = 8.0 * job->nn_batch * N * d + 30.0 * job->nn_batch * d;
+        if (method == NN_METHOD_SGD) /* fresh samples: x, y = x^T B x, forward/backward */
+            per_step = 8.0 * job->nn_batch * N * d + 2.0 * job->nn_batch * d * d +
+                       30.0 * job->nn_batch * d;
         else if (n > 0)
             per_step = 8.0 * n * N * d;
         else
@@ -218,7 +229,9 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         if (method == NN_METHOD_VARPRO)
             per_step += n > 0 ? 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * N * d + 2.0 * N * d * d;
         c.flops += steps * per_step;
-        c.bytes += 8.0 * (2.0 * n * N + 10.0 * N * d + 2.0 * d * d +
+        /* losses in blocks of 2^17 entries (nn.c); L-BFGS pairs; varpro's N x N systems */
+        c.bytes += 8.0 * (131072.0 + 22.0 * N * d + 2.0 * d * d +
+                          (method == NN_METHOD_VARPRO ? 5.0 * N * N : 0) +
                           (method == NN_METHOD_SGD ? job->nn_batch * (d + N) : 0));
         break;
     }

@@ -63,6 +63,7 @@ int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a
 
 typedef struct {
     const FitInput *in;
+    const FitInput *rf_in;      /* in, with ridge 0: varpro's (c, a) minimise the loss itself */
     NnWork *w;
     int d, N;
     int pop, varpro, shared, has_c, sgd;
@@ -88,7 +89,7 @@ static int varpro_solve(NnObj *o, const double *W)
 {
     const int N = o->N;
     if (!o->shared)
-        return rf_solve_at(o->in, W, N, &o->c, o->a);
+        return rf_solve_at(o->rf_in, W, N, &o->c, o->a);
     double s;
     if (o->pop) {
         /* R(s P) = R(0) + s <G0, P> + s^2 h with P = W^T W (the risk is quadratic in M). */
@@ -528,6 +529,14 @@ static int nn_fit(const FitInput *in, FitOutput *out)
 
     NnObj o = {0};
     o.in = in;
+    /* The gradient of the loss at the solved (c, a) is the reduced gradient only when
+     * (c, a) minimise that loss: varpro solves without the RF ridge. */
+    JobSpec *plain = ls_malloc(sizeof *plain);
+    *plain = *in->job;
+    plain->ridge = 0;
+    FitInput rf_in = *in;
+    rf_in.job = plain;
+    o.rf_in = &rf_in;
     o.d = d, o.N = N;
     o.w = nn_work_create(d, N);
     o.sgd = method == NN_METHOD_SGD;
@@ -633,6 +642,7 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     free(o.Mt);
     free(o.G0);
     free(o.phi);
+    free(plain);
     nn_work_free(o.w);
     return rc;
 }

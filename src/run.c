@@ -31,7 +31,6 @@ typedef struct {
     Store *store;
     Journal *journal;
     int rank;
-    long finished;             /* tasks this rank finished (done or failed) */
     int last_model, last_d, last_rep; /* target last written (save_weights) */
 } RunCtx;
 
@@ -91,7 +90,6 @@ static int execute(void *vctx, long id, int attempt, int *cause)
                           res.seconds, res.cause};
         if (c->journal && journal_append(c->journal, &e) != JOURNAL_OK)
             log_warn("cannot append to the journal: %s", strerror(errno));
-        c->finished++;
     }
     *cause = res.cause;
     free(ex.M);
@@ -143,32 +141,15 @@ static void build_queue(RunCtx *c, const CliArgs *args, Queue *q)
     for (long i = 0; i < n; i++) {
         /* seconds at ~5 GFLOP/s; only the order and the batching use it */
         q->cost[i] = grid_cost(&c->job, &c->grid.tasks[i]).flops / 5e9;
-        if (status[i] == STORE_DONE)
+        if (status[i] == STORE_DONE && q->attempts[i] > 0)
             q->done++;
         else if (status[i] == STORE_FAILED && !args->retry_failed)
             q->failed++;
-        else
+        else /* pending, retried, or a marker whose row never reached the disk */
             q->queue[q->count++] = i;
     }
     sort_cost = q->cost;
     qsort(q->queue, (size_t)q->count, sizeof(long), by_cost_desc);
-    free(status);
-}
-
-/* Counts of the whole file after the run (rank 0). */
-static void final_counts(RunCtx *c, long *pending, long *failed)
-{
-    long n = c->grid.count;
-    uint8_t *status = ls_malloc((size_t)n);
-    *pending = *failed = 0;
-    if (store_read_status(c->store, status) != STORE_OK)
-        ls_fatal("cannot read /status");
-    for (long i = 0; i < n; i++) {
-        if (status[i] == STORE_PENDING)
-            (*pending)++;
-        else if (status[i] == STORE_FAILED)
-            (*failed)++;
-    }
     free(status);
 }
 
@@ -180,7 +161,10 @@ static int prolog_rank0(const CliArgs *args, RunCtx *c, char **text, Lock *lock,
     if (rc)
         return rc;
     char msg[1024];
-    int lk = lock_acquire(args->out, args->job, lock, msg, sizeof msg);
+    char cmd[512] = "";
+    for (int i = 0; i < args->argc; i++)
+        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", i ? " " : "", args->argv[i]);
+    int lk = lock_acquire(args->out, cmd, lock, msg, sizeof msg);
     if (lk == LOCK_HELD || lk == LOCK_ERR) {
         log_error("%s", msg);
         return LS_EXIT_USAGE;
@@ -190,6 +174,11 @@ static int prolog_rank0(const CliArgs *args, RunCtx *c, char **text, Lock *lock,
     if (la_blas_warning())
         log_warn("%s", la_blas_warning());
     *mode = access(args->out, F_OK) == 0 ? MODE_RESUME : MODE_CREATE;
+    if (*mode == MODE_RESUME && access(args->out, R_OK | W_OK) != 0) {
+        log_error("%s: cannot resume: the results file is not readable and writable: %s",
+                  args->out, strerror(errno));
+        return LS_EXIT_USAGE;
+    }
     return LS_EXIT_OK;
 }
 
@@ -227,6 +216,15 @@ static int open_results(const CliArgs *args, RunCtx *c, const char *text, const 
     }
     int rc = store_open(args->out, sched_comm(), hash, &c->store);
     rc = -sched_agree_max(-rc);
+    if (rc == STORE_OK && store_task_count(c->store) != c->grid.count) {
+        if (c->rank == 0)
+            log_error("%s: holds %ld tasks, the grid of %s has %ld: made by another version or "
+                      "job; give another -o", args->out, store_task_count(c->store), args->job,
+                      c->grid.count);
+        store_close(c->store);
+        c->store = NULL;
+        return LS_EXIT_USAGE;
+    }
     if (rc == STORE_OK)
         return LS_EXIT_OK;
     if (c->rank == 0) {
@@ -307,8 +305,10 @@ int run_main(const CliArgs *args)
         sched_run(&work, &opt, q.queue, q.count, q.attempts, q.cost, q.total,
                   q.done + q.failed, &sum);
         if (c.rank == 0) {
-            long pending, failed;
-            final_counts(&c, &pending, &failed);
+            /* from what the master knows: reading /status back would need a sync to
+             * see the workers' writes on every file system */
+            long failed = q.failed + sum.failed;
+            long pending = c.grid.count - q.done - sum.done - failed;
             status = pending ? LS_EXIT_RESUMABLE : failed ? LS_EXIT_FAILED : LS_EXIT_OK;
             const char *reason = sum.interrupted ? "signal" : sum.time_limited ? "time-limit" :
                                  pending ? "max-tasks" : failed ? "failed-tasks" : "complete";
@@ -322,7 +322,7 @@ int run_main(const CliArgs *args)
                         sum.master_cpu, sum.seconds, 100 * sum.master_cpu / (sum.seconds > 0 ? sum.seconds : 1));
         }
         sched_bcast(&status, sizeof status, 0);
-        if (store_close(c.store) != STORE_OK && status == LS_EXIT_OK)
+        if (store_close(c.store) != STORE_OK)
             status = LS_EXIT_INTERNAL;
         journal_close(c.journal);
     }

@@ -54,6 +54,7 @@ void sched_init(int *argc, char ***argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* I/O interrupted by the flag-setting handler resumes */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -95,13 +96,6 @@ int sched_agree_max(int value)
 {
     int out;
     MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return out;
-}
-
-double sched_max_double(double value)
-{
-    double out;
-    MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     return out;
 }
 
@@ -169,7 +163,7 @@ typedef struct {
     long count, next;          /* queue position */
     const int *attempts;
     const double *cost;
-    double start, deadline;    /* deadline 0 = none */
+    double deadline;           /* 0 = none */
     double rate_seconds, rate_cost; /* observed seconds vs estimated cost, for the time limit */
     int stopping;              /* no new work */
     SchedSummary *sum;
@@ -381,7 +375,6 @@ void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue
     m.count = count;
     m.attempts = attempts;
     m.cost = cost;
-    m.start = t0;
     m.deadline = opt->time_limit > 0 ? t0 + opt->time_limit : 0;
     m.sum = sum;
     m.prog = progress_create(total, already_done, opt->quiet);

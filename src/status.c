@@ -66,7 +66,7 @@ int status_main(const CliArgs *args)
     uint8_t *status = ls_malloc((size_t)n);
     TaskResult *res = ls_malloc(sizeof(TaskResult) * (size_t)n);
     int *attempts = ls_malloc(sizeof(int) * (size_t)n);
-    StoreRun runs[STORE_RUNS_CAPACITY];
+    StoreRun *runs = ls_malloc(sizeof(StoreRun) * STORE_RUNS_CAPACITY); /* ~0.5 MB */
     int nruns = 0;
     char *name = NULL, *hash = NULL;
     if (store_read_tasks(st, tasks, NULL) != STORE_OK || store_read_status(st, status) != STORE_OK ||
@@ -74,7 +74,7 @@ int status_main(const CliArgs *args)
         (nruns = store_read_runs(st, runs, STORE_RUNS_CAPACITY)) < 0) {
         log_error("%s: cannot read the results file", args->file);
         store_close(st);
-        free(tasks); free(status); free(res); free(attempts);
+        free(tasks); free(status); free(res); free(attempts); free(runs);
         return LS_EXIT_INTERNAL;
     }
     hash = store_read_attr(st, "job_hash");
@@ -226,5 +226,6 @@ int status_main(const CliArgs *args)
     free(status);
     free(res);
     free(attempts);
+    free(runs);
     return exit_status;
 }

@@ -73,8 +73,11 @@ int store_check_file(hid_t file, const char *job_hash)
 {
     char *format = store_attr_get_string(file, "format");
     char *hash = store_attr_get_string(file, "job_hash");
+    long version = 0;
     int rc = STORE_OK;
-    if (!format || strcmp(format, STORE_FORMAT) != 0 || !hash)
+    if (!format || strcmp(format, STORE_FORMAT) != 0 || !hash ||
+        store_attr_get_long(file, "format_version", &version) < 0 ||
+        version != STORE_FORMAT_VERSION)
         rc = STORE_EFOREIGN;
     else if (job_hash && strcmp(hash, job_hash) != 0)
         rc = STORE_EJOB;

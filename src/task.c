@@ -276,7 +276,9 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
             res->error_test = risk_error01(d, out.c, M, cache->n_test, cache->Xt, cache->yt);
     }
     res->risk_pop = data_pop_risk(tg, out.c, M);
-    res->theory = theory_class_opt(tg, t->regime, W0, N);
+    res->theory = t->regime == REGIME_NN && job->nn_a_init == NN_A_SHARED
+                      ? theory_nn_psd_opt(tg, N) /* M = s W^T W is semidefinite */
+                      : theory_class_opt(tg, t->regime, W0, N);
     if (!isfinite(res->risk_pop) || !isfinite(out.c))
         res->cause = CAUSE_NONFINITE;
     if (extras) {

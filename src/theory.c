@@ -220,6 +220,32 @@ out:
     return r;
 }
 
+double theory_nn_psd_opt(const Target *t, int N)
+{
+    if (t->model != MODEL_QUADRATIC)
+        return NAN;
+    int d = t->d;
+    double *A = malloc(sizeof(double) * (size_t)d * d), *w = malloc(sizeof(double) * d);
+    double r = NAN;
+    if (!A || !w)
+        goto out;
+    memcpy(A, t->B, sizeof(double) * (size_t)d * d);
+    if (la_syev_values(d, A, w) != 0)
+        goto out;
+    /* ascending: keep the N largest positive eigenvalues, everything else is residual */
+    r = 0;
+    for (int j = 0; j < d; j++) {
+        int kept = w[j] > 0 && j >= d - (N > 0 ? N : 0);
+        if (!kept)
+            r += w[j] * w[j];
+    }
+    r = 2.0 * r + t->tau * t->tau;
+out:
+    free(A);
+    free(w);
+    return r;
+}
+
 double theory_class_opt(const Target *t, int regime, const double *W, int N)
 {
     switch (regime) {

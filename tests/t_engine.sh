@@ -46,6 +46,7 @@ RUN 3 0 run "$job" -o "$work/np3.h5" -q
 SAME "$work/ref.h5" "$work/np2.h5"
 SAME "$work/ref.h5" "$work/np3.h5"
 RUN 0 0 status "$work/np3.h5"
+RUN 0 2 aggregate "$work/np3.h5" --csv "$work/np3.h5"   # never overwrites the results
 RUN 3 0 run "$job" -o "$work/np3.h5" -q          # resuming a complete file does nothing
 grep -q "0 done, 0 failed" "$logs/case$case_no.log" && ok || bad "rerun of a complete file ran tasks"
 [ ! -e "$work/ref.h5.lock" ] && [ ! -e "$work/np3.h5.lock" ] && ok || bad "lock left behind"
@@ -70,6 +71,12 @@ echo "not hdf5" >"$work/foreign.h5"
 RUN 0 2 run "$job" -o "$work/foreign.h5"
 [ "$(cat "$work/foreign.h5")" = "not hdf5" ] && ok || bad "a non-results file was touched"
 RUN 0 2 status "$work/foreign.h5"
+chmod a-w "$work/np2.h5"; b2=$(sum "$work/np2.h5")
+if [ "$(id -u)" != 0 ]; then   # root writes anyway: checked only for other users
+    RUN 0 2 run "$job" -o "$work/np2.h5"
+    [ "$(sum "$work/np2.h5")" = "$b2" ] && ok || bad "read-only results file changed"
+fi
+chmod u+w "$work/np2.h5"
 RUN 0 2 run "$top/tests/jobs/bad/bad_n.ini" -o "$work/never.h5"
 [ ! -e "$work/never.h5" ] && [ ! -e "$work/never.h5.lock" ] && ok || bad "bad job created files"
 

@@ -138,6 +138,14 @@ static void test_other_targets(void)
     CHECK_NEAR(nt, 0.25, 0.03, "signed NT at rho 1/2");
     CHECK_NEAR(nn, 0.5, 1e-12, "signed NN at rho 1/2 (all |lambda| equal)");
     CHECK(nt < nn, "NT beats NN for signed");
+    /* shared positive a: M is semidefinite, so at N = d the residual is the negative
+     * half exactly: (number of negative signs)/d of R0 */
+    int neg = 0;
+    for (int k = 0; k < d; k++)
+        neg += t->B[(size_t)k * d + k] < 0;
+    CHECK_NEAR(theory_nn_psd_opt(t, d) / r0, (double)neg / d, 1e-12, "signed, PSD class at N = d");
+    CHECK_NEAR(theory_nn_psd_opt(t, d), theory_nn_opt(t, d) + 2.0 * neg / d, 1e-12,
+               "PSD class floor = |lambda| floor + negative part");
     data_target_free(t);
     job.target = TARGET_WIGNER;
     t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
