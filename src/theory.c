@@ -197,53 +197,49 @@ static int by_abs_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-double theory_nn_opt(const Target *t, int N)
+/* Eigenvalues of B (ascending) into a malloc'd array; NULL on failure. */
+static double *target_eigenvalues(const Target *t)
 {
-    if (t->model != MODEL_QUADRATIC)
-        return NAN;
     int d = t->d;
     double *A = malloc(sizeof(double) * (size_t)d * d), *w = malloc(sizeof(double) * d);
-    double r = NAN;
-    if (!A || !w)
-        goto out;
-    memcpy(A, t->B, sizeof(double) * (size_t)d * d);
-    if (la_syev_values(d, A, w) != 0)
-        goto out;
+    if (A && w) {
+        memcpy(A, t->B, sizeof(double) * (size_t)d * d);
+        if (la_syev_values(d, A, w) != 0) {
+            free(w);
+            w = NULL;
+        }
+    }
+    free(A);
+    return w;
+}
+
+double theory_nn_opt(const Target *t, int N)
+{
+    double *w = t->model == MODEL_QUADRATIC ? target_eigenvalues(t) : NULL;
+    if (!w)
+        return NAN;
+    int d = t->d;
     qsort(w, (size_t)d, sizeof(double), by_abs_desc);
-    r = 0;
+    double r = 0;
     for (int j = N > 0 ? N : 0; j < d; j++)
         r += w[j] * w[j];
-    r = 2.0 * r + t->tau * t->tau;
-out:
-    free(A);
     free(w);
-    return r;
+    return 2.0 * r + t->tau * t->tau;
 }
 
 double theory_nn_psd_opt(const Target *t, int N)
 {
-    if (t->model != MODEL_QUADRATIC)
+    double *w = t->model == MODEL_QUADRATIC ? target_eigenvalues(t) : NULL;
+    if (!w)
         return NAN;
     int d = t->d;
-    double *A = malloc(sizeof(double) * (size_t)d * d), *w = malloc(sizeof(double) * d);
-    double r = NAN;
-    if (!A || !w)
-        goto out;
-    memcpy(A, t->B, sizeof(double) * (size_t)d * d);
-    if (la_syev_values(d, A, w) != 0)
-        goto out;
     /* ascending: keep the N largest positive eigenvalues, everything else is residual */
-    r = 0;
-    for (int j = 0; j < d; j++) {
-        int kept = w[j] > 0 && j >= d - (N > 0 ? N : 0);
-        if (!kept)
+    double r = 0;
+    for (int j = 0; j < d; j++)
+        if (!(w[j] > 0 && j >= d - (N > 0 ? N : 0)))
             r += w[j] * w[j];
-    }
-    r = 2.0 * r + t->tau * t->tau;
-out:
-    free(A);
     free(w);
-    return r;
+    return 2.0 * r + t->tau * t->tau;
 }
 
 double theory_class_opt(const Target *t, int regime, const double *W, int N)
