@@ -1,5 +1,5 @@
 /* journal: the append-only text record next to the results file (PATH.journal), one
- * line per finished or failed task, fsync'ed — a second record that `status` reads
+ * line per finished or failed task, written by the master: a second record that `status` reads
  * without HDF5 and from which /status can be rebuilt. Plain POSIX I/O; no MPI, no HDF5.
  *
  * Format (one line each, < 256 bytes, written with one write() on an O_APPEND fd so
@@ -40,7 +40,7 @@ typedef struct {
  * file). An existing journal whose header names another job_hash: JOURNAL_EJOB, the file
  * untouched. Any number of processes may hold it open at once. */
 int journal_open(const char *path, const char *job_hash, int fresh, Journal **out);
-/* Appends one line with one write(), then fsync. */
+/* Appends one line with one write(); fsync at most once a second (and at close). */
 int journal_append(Journal *j, const JournalEntry *e);
 void journal_close(Journal *j); /* NULL: no-op */
 

@@ -18,8 +18,13 @@ enum { SCHED_DONE = 1, SCHED_FAILED = 2, SCHED_STOPPED = 3 };
 typedef struct {
     /* Worker side (any rank that runs tasks): run task `id` (attempt number `attempt`,
      * 1 for the first), write its result, and return SCHED_DONE / SCHED_FAILED /
-     * SCHED_STOPPED. `cause` receives the failure cause code. Local. */
-    int (*execute)(void *ctx, long id, int attempt, int *cause);
+     * SCHED_STOPPED. `cause` receives the failure cause code, `seconds` its wall time.
+     * Local. */
+    int (*execute)(void *ctx, long id, int attempt, int *cause, double *seconds);
+    /* Master side (rank 0): a task finished (SCHED_DONE or SCHED_FAILED) on `rank`, e.g.
+     * to journal it from one process only. May be NULL. */
+    void (*record)(void *ctx, long id, int outcome, int cause, int attempt, double seconds,
+                   int rank);
     /* Collective sync point (all ranks call it together), e.g. a file flush. May be NULL. */
     void (*sync)(void *ctx);
     void *ctx;
@@ -61,7 +66,6 @@ int sched_agree_max(int value);          /* max over ranks: errors propagate */
 /* Hostnames of all ranks as one string "host1 host2 ..." (distinct, in rank order) on
  * every rank; caller frees. */
 char *sched_hostnames(void);
-void sched_barrier(void);
 
 /* The sweep. Collective: every rank calls it with the same options; only rank 0's
  * `queue` (task ids in dispatch order), `attempts` (previous attempts per task id,

@@ -55,7 +55,7 @@ static void put_target(RunCtx *c, const Task *t)
 
 /* ---- the worker's task: compute, write the row, journal it ------------------------ */
 
-static int execute(void *vctx, long id, int attempt, int *cause)
+static int execute(void *vctx, long id, int attempt, int *cause, double *seconds)
 {
     RunCtx *c = vctx;
     const Task *t = grid_task(&c->grid, id);
@@ -86,12 +86,9 @@ static int execute(void *vctx, long id, int attempt, int *cause)
         if (store_put_result(c->store, id, &res, c->rank, attempt, &ex) != STORE_OK)
             ls_fatal("cannot write the result of task %ld", id);
         outcome = res.cause == CAUSE_NONE ? SCHED_DONE : SCHED_FAILED;
-        JournalEntry e = {id, outcome == SCHED_DONE ? STORE_DONE : STORE_FAILED, attempt, c->rank,
-                          res.seconds, res.cause};
-        if (c->journal && journal_append(c->journal, &e) != JOURNAL_OK)
-            log_warn("cannot append to the journal: %s", strerror(errno));
     }
     *cause = res.cause;
+    *seconds = res.seconds;
     free(ex.M);
     free(ex.W0);
     free(ex.a0);
@@ -99,6 +96,18 @@ static int execute(void *vctx, long id, int attempt, int *cause)
     free(ex.curve_test);
     free(ex.curve_steps);
     return outcome;
+}
+
+/* The master journals every finished task: one writer, so the journal stays whole on
+ * file systems without atomic appends across nodes (NFS). */
+static void record(void *vctx, long id, int outcome, int cause, int attempt, double seconds,
+                   int rank)
+{
+    RunCtx *c = vctx;
+    JournalEntry e = {id, outcome == SCHED_DONE ? STORE_DONE : STORE_FAILED, attempt, rank,
+                      seconds, cause};
+    if (c->journal && journal_append(c->journal, &e) != JOURNAL_OK)
+        log_warn("cannot append to the journal: %s", strerror(errno));
 }
 
 static void sync_point(void *vctx)
@@ -282,9 +291,6 @@ int run_main(const CliArgs *args)
         snprintf(jpath, sizeof jpath, "%s.journal", args->out);
         if (c.rank == 0 && journal_open(jpath, hash, mode == MODE_CREATE, &c.journal) != JOURNAL_OK)
             log_warn("%s: cannot open the journal; results go to the HDF5 file only", jpath);
-        sched_barrier(); /* the journal exists (with its header) before the others append */
-        if (c.rank != 0 && journal_open(jpath, hash, 0, &c.journal) != JOURNAL_OK)
-            log_warn("%s: cannot open the journal", jpath);
         char *hosts = sched_hostnames(); /* collective */
         if (c.rank == 0) {
             build_queue(&c, args, &q);
@@ -301,7 +307,7 @@ int run_main(const CliArgs *args)
         }
         free(hosts);
         SchedOptions opt = {args->max_tasks, args->time_limit, args->sync_every, 0.05, args->quiet};
-        SchedWork work = {execute, sync_point, &c};
+        SchedWork work = {execute, record, sync_point, &c};
         sched_run(&work, &opt, q.queue, q.count, q.attempts, q.cost, q.total,
                   q.done + q.failed, &sum);
         if (c.rank == 0) {

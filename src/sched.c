@@ -1,7 +1,8 @@
 /* sched: see include/sched.h. The only file that calls MPI.
  *
  * Protocol (point to point, rank 0 <-> worker):
- *   worker -> master  TAG_READY  long[1 + 3k]: k, then (id, outcome, cause) per report
+ *   worker -> master  TAG_READY  long[1 + 5k]: k, then (id, outcome, cause, attempt,
+ *                                microseconds) per report
  *   master -> worker  TAG_ORDER  long[2 + 2m]: command, m, then (id, attempt) per task
  * A worker sends READY (with the reports of its last batch) and waits for an ORDER:
  * WORK (a batch), SYNC (enter the collective sync point) or STOP. Both sides wait
@@ -24,6 +25,7 @@
 enum { TAG_READY = 11, TAG_ORDER = 12 };
 enum { CMD_WORK = 1, CMD_SYNC = 2, CMD_STOP = 3 };
 #define MAX_BATCH 256
+#define REPORT 5 /* longs per report */
 
 static int my_rank, n_ranks;
 static volatile sig_atomic_t stop_flag;
@@ -99,7 +101,6 @@ int sched_agree_max(int value)
     return out;
 }
 
-void sched_barrier(void) { MPI_Barrier(MPI_COMM_WORLD); }
 
 char *sched_hostnames(void)
 {
@@ -233,7 +234,11 @@ static void master_serial(Master *m, const SchedWork *w)
         m->sum->dispatched++;
         int cause = 0;
         double t0 = timer_now();
-        int outcome = w->execute(w->ctx, id, m->attempts[id] + 1, &cause);
+        double secs = 0;
+        int attempt = m->attempts[id] + 1;
+        int outcome = w->execute(w->ctx, id, attempt, &cause, &secs);
+        if (w->record && outcome != SCHED_STOPPED)
+            w->record(w->ctx, id, outcome, cause, attempt, secs, 0);
         m->rate_seconds += timer_now() - t0;
         m->rate_cost += m->cost[id];
         account(m, outcome);
@@ -252,7 +257,7 @@ static void master_parallel(Master *m, const SchedWork *w)
     int workers = n_ranks - 1, active = workers, running = 0;
     double last_sync = timer_now();
     int sync_pending = 0, sync_sent = 0, stop_sent = 0;
-    long msg[1 + 3 * MAX_BATCH], order[2 + 2 * MAX_BATCH];
+    long msg[1 + REPORT * MAX_BATCH], order[2 + 2 * MAX_BATCH];
     double *batch_start = ls_calloc((size_t)n_ranks, sizeof(double));
     double *batch_cost = ls_calloc((size_t)n_ranks, sizeof(double));
     while (active > 0) {
@@ -265,12 +270,15 @@ static void master_parallel(Master *m, const SchedWork *w)
             continue;
         }
         int from;
-        wait_recv(msg, 1 + 3 * MAX_BATCH, st.MPI_SOURCE, TAG_READY, &from);
+        wait_recv(msg, 1 + REPORT * MAX_BATCH, st.MPI_SOURCE, TAG_READY, &from);
         long k = msg[0];
         for (long i = 0; i < k; i++) {
-            account(m, msg[2 + 3 * i]);
-            if (msg[2 + 3 * i] == SCHED_STOPPED) /* a worker saw a signal we may not have */
+            const long *r = msg + 1 + REPORT * i;
+            account(m, r[1]);
+            if (r[1] == SCHED_STOPPED) /* a worker saw a signal we may not have */
                 m->sum->interrupted = m->stopping = 1;
+            else if (w->record)
+                w->record(w->ctx, r[0], (int)r[1], (int)r[2], (int)r[3], 1e-6 * (double)r[4], from);
         }
         if (k > 0) {
             running--;
@@ -328,10 +336,10 @@ static void master_parallel(Master *m, const SchedWork *w)
 
 static void worker(const SchedWork *w)
 {
-    long msg[1 + 3 * MAX_BATCH], order[2 + 2 * MAX_BATCH];
+    long msg[1 + REPORT * MAX_BATCH], order[2 + 2 * MAX_BATCH];
     msg[0] = 0;
     for (;;) {
-        MPI_Send(msg, (int)(1 + 3 * msg[0]), MPI_LONG, 0, TAG_READY, MPI_COMM_WORLD);
+        MPI_Send(msg, (int)(1 + REPORT * msg[0]), MPI_LONG, 0, TAG_READY, MPI_COMM_WORLD);
         msg[0] = 0;
         wait_recv(order, 2 + 2 * MAX_BATCH, 0, TAG_ORDER, NULL);
         if (order[0] == CMD_STOP)
@@ -344,13 +352,17 @@ static void worker(const SchedWork *w)
         for (long i = 0; i < order[1]; i++) {
             long id = order[2 + 2 * i];
             int cause = 0, outcome;
+            double secs = 0;
             if (stop_flag)
                 outcome = SCHED_STOPPED; /* not started: stays pending */
             else
-                outcome = w->execute(w->ctx, id, (int)order[3 + 2 * i], &cause);
-            msg[1 + 3 * i] = id;
-            msg[2 + 3 * i] = outcome;
-            msg[3 + 3 * i] = cause;
+                outcome = w->execute(w->ctx, id, (int)order[3 + 2 * i], &cause, &secs);
+            long *r = msg + 1 + REPORT * i;
+            r[0] = id;
+            r[1] = outcome;
+            r[2] = cause;
+            r[3] = order[3 + 2 * i];
+            r[4] = (long)(secs * 1e6);
             msg[0]++;
         }
     }
