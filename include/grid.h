@@ -44,5 +44,10 @@ typedef struct {
     double bytes;   /* peak memory of the task's own arrays */
 } TaskCost;
 TaskCost grid_cost(const JobSpec *job, const Task *t);
+/* Sustained rate assumed to turn flops into seconds (plan's core-hours, the scheduler's
+ * predictions before it has measured any): about a tenth of one core's DGEMM peak on
+ * current x86 (~52 GFLOP/s, notes/machine.md), since the regimes mix BLAS-3 with
+ * memory-bound work. */
+#define GRID_FLOPS_PER_SECOND 5e9
 
 #endif

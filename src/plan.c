@@ -8,10 +8,6 @@
 
 #include "log.h"
 
-/* Sustained rate assumed for core-hour estimates: about a tenth of one core's
- * DGEMM peak on current x86 (notes/machine.md measured ~52 GFLOP/s per core),
- * since the regimes mix BLAS-3 with memory-bound work. */
-#define PLAN_FLOPS_PER_CORE 5e9
 
 double plan_default_mem_per_rank(void)
 {
@@ -132,7 +128,7 @@ int plan_main(const CliArgs *args)
     printf("largest task memory: %s (budget %s per rank)\n", mb, budget);
     printf("costliest task: id %ld (%s), %.3g GFLOP\n", max_id, what, max_flops / 1e9);
     printf("estimated total: %.3g GFLOP, %.3g core-hours at %.0f GFLOP/s per core\n", flops / 1e9,
-           flops / PLAN_FLOPS_PER_CORE / 3600, PLAN_FLOPS_PER_CORE / 1e9);
+           flops / GRID_FLOPS_PER_SECOND / 3600, GRID_FLOPS_PER_SECOND / 1e9);
     long show = args->show < grid.count ? args->show : grid.count;
     if (show > 0) {
         printf("first %ld tasks:\n%8s  %-9s %-12s %6s %6s %10s %-6s %4s %10s %10s\n", show, "id",

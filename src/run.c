@@ -148,8 +148,8 @@ static void build_queue(RunCtx *c, const CliArgs *args, Queue *q)
     q->count = q->done = q->failed = 0;
     q->total = n;
     for (long i = 0; i < n; i++) {
-        /* seconds at ~5 GFLOP/s; only the order and the batching use it */
-        q->cost[i] = grid_cost(&c->job, &c->grid.tasks[i]).flops / 5e9;
+        /* only the order and the batching use it */
+        q->cost[i] = grid_cost(&c->job, &c->grid.tasks[i]).flops / GRID_FLOPS_PER_SECOND;
         if (status[i] == STORE_DONE && q->attempts[i] > 0)
             q->done++;
         else if (status[i] == STORE_FAILED && !args->retry_failed)

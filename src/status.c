@@ -78,22 +78,8 @@ int status_main(const CliArgs *args)
         return LS_EXIT_INTERNAL;
     }
     hash = store_read_attr(st, "job_hash");
-    char *text = store_read_attr(st, "job_text");
+    name = store_read_attr(st, "job_name");
     store_close(st);
-    if (text) { /* the sweep name from the job text, for the header */
-        const char *p = strstr(text, "name");
-        if (p) {
-            p = strchr(p, '=');
-            if (p) {
-                p++;
-                while (*p == ' ')
-                    p++;
-                size_t len = strcspn(p, " \t\r\n;#");
-                name = strndup(p, len);
-            }
-        }
-        free(text);
-    }
 
     Counts by[MODEL_COUNT][REGIME_COUNT];
     memset(by, 0, sizeof by);
