@@ -46,6 +46,12 @@ double data_pop_risk_copt(const Target *t, const double *M, double *c_opt, doubl
 /* Mixture: exact Bayes 0-1 error through the chi^2_s law of ||U^T x||^2 (NaN for
  * quadratic). */
 double data_bayes_error(const Target *t);
+/* Mixture: the best square-loss quadratic predictor of rank <= k (k >= s: M* = gamma U U^T)
+ * — its 0-1 error (exact through the chi^2_k law; k >= s: the floor of the square-loss
+ * regimes) and its risk R*_k = 2(1 + delta^2)/(2(1 + delta^2) + k delta^2) (trivial risk
+ * 1), SPEC §3. NaN for quadratic. */
+double data_lsq_error(const Target *t, int k);
+double data_lsq_risk(const Target *t, int k);
 /* Regularized lower incomplete gamma P(a, x) = gamma(a, x)/Gamma(a); P(s/2, x/2) is the
  * chi^2_s distribution function. NaN for a <= 0 or x < 0. */
 double data_gammp(double a, double x);

@@ -20,16 +20,27 @@ enum {
     CAUSE_INVALID = 5,   /* combination the regime cannot run */
     CAUSE_COUNT
 };
-/* Why an iterative fit stopped (/results stop). */
+/* Why a fit stopped (/results stop, DESIGN §6). Never renumber: results files store
+ * them. Only STOP_EXACT and STOP_CONVERGED say "this is the fit the class allows"; the
+ * others are honest about stopping short. */
 enum {
     STOP_EXACT = 0,      /* closed form or direct solve */
-    STOP_TOL = 1,        /* relative decrease below nn_tol (converged) */
-    STOP_BUDGET = 2,     /* nn_steps exhausted */
+    STOP_TOL = 1,        /* relative decrease below the tolerance only (no stationarity
+                          * certificate; at n = inf never above the class optimum) */
+    STOP_BUDGET = 2,     /* step / iteration budget exhausted */
     STOP_SIGNAL = 3,     /* stop flag raised */
-    STOP_FAILED = 4
+    STOP_FAILED = 4,     /* the task failed (cause says why) */
+    STOP_CONVERGED = 5,  /* stationarity test passed (gradient norm, or an iterative
+                          * solver's residual) and, at n = inf, the risk is within
+                          * tolerance of the exact class optimum */
+    STOP_LINESEARCH = 6, /* the line search found no decrease (not stationary) */
+    STOP_STALLED = 7,    /* stationary (or no decrease left) above the known class optimum */
+    STOP_COUNT
 };
 const char *task_cause_name(int cause);
 const char *task_stop_name(int stop);
+/* 1 when a stop code certifies the fit (exact or converged), 0 when it stopped short. */
+int task_stop_is_converged(int stop);
 
 typedef struct {
     double risk_train;   /* mean squared error on the training set (NaN for n = inf) */
@@ -45,6 +56,9 @@ typedef struct {
     double seconds;      /* wall time of the task */
     int cause;           /* CAUSE_* */
     int stop;            /* STOP_* */
+    int restarts;        /* NN escapes from stationary points that were taken (0 otherwise) */
+    double error_floor;  /* mixture: 0-1 error of the best square-loss quadratic predictor
+                          * M* (SPEC §3), the floor of the square-loss regimes; NaN otherwise */
 } TaskResult;
 
 /* Optional outputs, caller-allocated (NULL = not wanted). */

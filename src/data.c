@@ -368,3 +368,27 @@ double data_bayes_error(const Target *t)
     double pm = data_gammp(0.5 * s, 0.5 * ts / (1 - dl));
     return 0.5 * pp + 0.5 * (1.0 - pm);
 }
+
+/* The least-squares quadratic predictor of rank k <= s is c + gamma ||V^T x||^2 with V
+ * any k columns of U, gamma = delta / (2(1 + delta^2) + k delta^2) > 0 and c = -gamma k
+ * (SPEC §3), so sign(f) = sign(q - k) with q = ||V^T x||^2 ~ (1 +- delta) chi2_k. */
+double data_lsq_error(const Target *t, int k)
+{
+    if (t->model != MODEL_MIXTURE || k < 1)
+        return NAN;
+    if (k > t->s)
+        k = t->s;
+    double dl = t->delta, kk = k;
+    return 0.5 * data_gammp(0.5 * kk, 0.5 * kk / (1 + dl)) +
+           0.5 * (1.0 - data_gammp(0.5 * kk, 0.5 * kk / (1 - dl)));
+}
+
+double data_lsq_risk(const Target *t, int k)
+{
+    if (t->model != MODEL_MIXTURE || k < 0)
+        return NAN;
+    if (k > t->s)
+        k = t->s;
+    double dl2 = t->delta * t->delta;
+    return 2 * (1 + dl2) / (2 * (1 + dl2) + k * dl2);
+}

@@ -186,7 +186,8 @@ int store_put_row(Store *st, long id, const TaskResult *res, int rank, int attem
                     .bayes_error = res->bayes_error, .theory = res->theory,
                     .iterations = res->iterations, .residual = res->residual,
                     .flops = res->flops, .seconds = res->seconds, .rank = rank,
-                    .attempts = attempts, .cause = res->cause, .stop = res->stop};
+                    .attempts = attempts, .cause = res->cause, .stop = res->stop,
+                    .restarts = res->restarts, .error_floor = res->error_floor};
     hid_t mt = store_type_row();
     int rc = store_io_rows(st->results, st->dxpl, mt, id, 1, 1, &row, 1);
     H5Tclose(mt);

@@ -13,6 +13,8 @@ typedef struct {
     int64_t iterations;
     double residual, flops, seconds;
     int32_t rank, attempts, cause, stop;
+    int32_t restarts;
+    double error_floor;
 } StoreRow;
 
 /* One /tasks row in memory, members in the public field order. */

@@ -14,7 +14,8 @@
 
 /* Names stored in attributes; same order and values as CAUSE_* / STOP_* in task.h. */
 static const char *const cause_names = "0=none 1=nonfinite 2=solver 3=nomem 4=stopped 5=invalid";
-static const char *const stop_names = "0=exact 1=tol 2=budget 3=signal 4=failed -1=not written";
+static const char *const stop_names = "0=exact 1=tol 2=budget 3=signal 4=failed 5=converged "
+                                      "6=linesearch 7=stalled -1=not written";
 
 /* ---- types ------------------------------------------------------------------------ */
 
@@ -51,6 +52,10 @@ hid_t store_type_row(void)
     F(attempts, H5T_NATIVE_INT32);
     F(cause, H5T_NATIVE_INT32);
     F(stop, H5T_NATIVE_INT32);
+    /* Added after format 1 first shipped: absent from older files, where reads keep
+     * the fill value (HDF5 matches compound members by name). */
+    F(restarts, H5T_NATIVE_INT32);
+    F(error_floor, H5T_NATIVE_DOUBLE);
 #undef F
     return t;
 }
@@ -144,6 +149,8 @@ void store_row_fill(StoreRow *row)
     row->attempts = 0;
     row->cause = CAUSE_NONE;
     row->stop = -1;
+    row->restarts = 0;
+    row->error_floor = NAN;
 }
 
 void store_run_fill(StoreRun *run)
@@ -259,9 +266,12 @@ static int create_results(hid_t file, long count)
         "theory", "class optimum for the task's W0 at n = inf, NaN if none",
         "rank", "MPI rank that ran the task (-1 = never written)",
         "attempts", "how many times the task was started, this write included (0 = never written)",
+        "stop", "why the fit ended (stop_names): only exact and converged certify the fit",
+        "restarts", "NN escapes from stationary points taken during the fit",
+        "error_floor", "mixture: 0-1 error of the best square-loss quadratic predictor M*, NaN otherwise",
         "cause_names", cause_names,
         "stop_names", stop_names,
-        "fill", "NaN metrics, iterations -1, rank -1, attempts 0, cause 0, stop -1",
+        "fill", "NaN metrics, iterations -1, rank -1, attempts 0, cause 0, stop -1, restarts 0",
         NULL};
     int rc = make_described(file, "results", mt, 1, dims, &fill, attrs);
     H5Tclose(mt);

@@ -285,7 +285,8 @@ static void row_to_result(const StoreRow *r, TaskResult *res)
                         .bayes_error = r->bayes_error, .theory = r->theory,
                         .iterations = (long)r->iterations, .residual = r->residual,
                         .flops = r->flops, .seconds = r->seconds, .cause = r->cause,
-                        .stop = r->stop};
+                        .stop = r->stop, .restarts = r->restarts,
+                        .error_floor = r->error_floor};
 }
 
 int store_read_results(const Store *st, long first, long count, TaskResult *res, int *rank,
@@ -298,6 +299,9 @@ int store_read_results(const Store *st, long first, long count, TaskResult *res,
     int rc = STORE_ERR;
     StoreRow *rows = malloc((size_t)count * sizeof *rows);
     hid_t mt = store_type_row();
+    if (rows)
+        for (long i = 0; i < count; i++) /* members an older file lacks keep these */
+            store_row_fill(&rows[i]);
     if (rows && store_io_rows(st->results, st->dxpl, mt, first, count, 1, rows, 0) == 0) {
         for (long i = 0; i < count; i++) {
             row_to_result(&rows[i], &res[i]);

@@ -31,7 +31,9 @@
 
 static const char *const cause_names[] = {"none", "nonfinite", "solver", "nomem", "stopped",
                                           "invalid"};
-static const char *const stop_names[] = {"exact", "tol", "budget", "signal", "failed"};
+static const char *const stop_names[] = {"exact",     "tol",        "budget",
+                                         "signal",    "failed",     "converged",
+                                         "linesearch", "stalled"};
 
 const char *task_cause_name(int cause)
 {
@@ -40,8 +42,10 @@ const char *task_cause_name(int cause)
 
 const char *task_stop_name(int stop)
 {
-    return stop >= 0 && stop <= STOP_FAILED ? stop_names[stop] : "?";
+    return stop >= 0 && stop < STOP_COUNT ? stop_names[stop] : "?";
 }
+
+int task_stop_is_converged(int stop) { return stop == STOP_EXACT || stop == STOP_CONVERGED; }
 
 /* ---- cache of (target, test set) ----
  * Tasks come largest first, so consecutive tasks on a worker rarely share a target:
@@ -192,6 +196,8 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     res->seconds = 0;
     res->cause = CAUSE_NONE;
     res->stop = STOP_EXACT;
+    res->restarts = 0;
+    res->error_floor = NAN;
 
     int d = t->d, N = t->N;
     long n = t->n;
