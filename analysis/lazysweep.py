@@ -30,15 +30,17 @@ TARGETS = ["exponential", "wigner", "lowrank", "signed"]
 REGIMES = ["rf", "nt", "nn", "null"]
 STATUS = {0: "pending", 1: "done", 2: "failed"}
 CAUSES = {0: "none", 1: "nonfinite", 2: "solver", 3: "nomem", 4: "stopped", 5: "invalid"}
-STOPS = {-1: "not written", 0: "exact", 1: "tol", 2: "budget", 3: "signal", 4: "failed"}
+STOPS = {-1: "not written", 0: "exact", 1: "tol", 2: "budget", 3: "signal", 4: "failed",
+         5: "converged", 6: "linesearch", 7: "stalled"}
+CERTIFIED_STOPS = (0, 5)  # exact, converged: every other stop of a done task stopped short
 
 RESULT_METRICS = ["risk_train", "risk_test", "risk_pop", "r0", "error_test", "bayes_error",
-                  "theory", "iterations", "residual", "flops", "seconds"]
+                  "theory", "iterations", "residual", "flops", "seconds", "error_floor"]
 
 SUMMARY_COLUMNS = ["model", "target", "d", "N", "rho", "n", "regime", "replicates",
                    "risk_pop_mean", "risk_pop_se", "risk_test_mean", "risk_test_se",
                    "risk_train_mean", "risk_train_se", "error_test_mean", "error_test_se",
-                   "theory"]
+                   "theory", "not_converged"]
 
 
 # ---- SPEC §3 limits (a faithful port of src/theory.c: theory_limit) ----------------------
@@ -187,6 +189,12 @@ def load(path):
         df[name] = col
     df["cause_name"] = df["cause"].map(CAUSES).fillna("?") if "cause" in df else "none"
     df["stop_name"] = df["stop"].map(STOPS).fillna("?") if "stop" in df else "?"
+    # files made before these members existed: restarts 0, error_floor NaN (the C reader's fill)
+    if "restarts" not in df:
+        df["restarts"] = 0
+    if "error_floor" not in df:
+        df["error_floor"] = np.nan
+    df["converged"] = df["stop"].isin(CERTIFIED_STOPS) if "stop" in df else False
     for m in ("risk_pop", "risk_test", "risk_train"):
         if m in df:
             df[m + "_norm"] = df[m] / df["r0"]
@@ -265,6 +273,7 @@ def summary(df):
                 row[m + "_mean"], row[m + "_se"] = _mean_se(g[col].to_numpy(float) / r0)
             row["error_test_mean"], row["error_test_se"] = _mean_se(g["error_test"].to_numpy(float))
             row["theory"] = theory_limit(t["model"], t["target"], t["regime"], row["rho"])
+            row["not_converged"] = int((~g["converged"]).sum())
             rows.append(row)
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     out.attrs.update(df.attrs)

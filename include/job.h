@@ -17,8 +17,12 @@ enum { TARGET_EXPONENTIAL, TARGET_WIGNER, TARGET_LOWRANK, TARGET_SIGNED, TARGET_
 /* REGIME_NULL fits nothing instantly: for testing the scheduler and the store. */
 enum { REGIME_RF, REGIME_NT, REGIME_NN, REGIME_NULL, REGIME_COUNT };
 enum { INIT_GAUSSIAN, INIT_SPHERE };
-/* NN_METHOD_DEFAULT ("auto") resolves per task: gd for finite n, population for n = inf. */
-enum { NN_METHOD_DEFAULT, NN_METHOD_GD, NN_METHOD_SGD, NN_METHOD_POPULATION, NN_METHOD_VARPRO };
+/* NN_METHOD_DEFAULT ("auto") is varpro (with escapes from stationary points): the method
+ * that reaches the class optimum. NN_METHOD_CLASSIC resolves per task as auto did before
+ * (gd for finite n, population for n = inf); its job identity is that of the old auto, so
+ * results files made then resume with `nn_method = classic`. */
+enum { NN_METHOD_DEFAULT, NN_METHOD_GD, NN_METHOD_SGD, NN_METHOD_POPULATION, NN_METHOD_VARPRO,
+       NN_METHOD_CLASSIC };
 enum { NN_A_NORMAL, NN_A_POSITIVE, NN_A_SHARED };
 /* How gd and population minimise when nn_lr = auto. */
 enum { NN_OPTIMIZER_GD, NN_OPTIMIZER_LBFGS };
@@ -62,6 +66,9 @@ typedef struct {
     double nn_lr;                /* 0 = auto (chosen and adapted) */
     int nn_batch;                /* sgd only */
     double nn_tol;               /* relative loss decrease */
+    double nn_gtol;              /* stationarity: |grad| |theta| <= nn_gtol * initial loss */
+    double nn_opt_tol;           /* n = inf: converged = within nn_opt_tol * R0 of the optimum */
+    int nn_restarts;             /* varpro: escapes from stationary points, at most */
     int n_drops;                 /* nn_lr_drops: from step drop_step[k] on, lr *= drop_factor[k] */
     long drop_step[JOB_MAX_DROPS];
     double drop_factor[JOB_MAX_DROPS];

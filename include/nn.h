@@ -8,7 +8,7 @@
 
 #include "data.h"
 
-/* Workspaces for one (d, N), allocated once by nn_work_create. */
+/* Workspaces for one (d, N), allocated once by nn_work_create (NULL when out of memory). */
 typedef struct {
     int d, N;
     long chunk;            /* samples per block in nn_loss_data */
@@ -28,6 +28,12 @@ void nn_work_free(NnWork *w); /* NULL is a no-op */
  * gc/ga may be NULL when gW is given (then not computed). */
 double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
                     const double *a, const double *W, double *gc, double *ga, double *gW);
+
+/* The gradient of the mean squared loss with respect to the quadratic form M of the model
+ * (c, a, W): G = (2/n) sum_j (f(x_j) - y_j) x_j x_j^T (d x d, symmetric), in blocks of
+ * w->chunk rows. Returns 0, or -1 when its block buffer cannot be allocated. */
+int nn_moment(NnWork *w, const double *X, const double *y, long n, double c, const double *a,
+              const double *W, double *G);
 
 /* Predictions f(x_j) = c + sum_i a_i <w_i, x_j>^2 for the n rows of X (blocked). */
 void nn_predict(NnWork *w, const double *X, long n, double c, const double *a,

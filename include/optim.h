@@ -1,7 +1,8 @@
 /* optim: unconstrained minimisers for a smooth objective given as a callback —
  * gradient descent (fixed step with drops, or backtracking Armijo with step growth)
  * and L-BFGS with a strong-Wolfe line search. Knows nothing about networks or data.
- * Workspaces are allocated once per call, never inside the iteration loop.
+ * Workspaces are allocated once per call, never inside the iteration loop; when they
+ * cannot be, the call fails with OPT_NOMEM (never an abort).
  * No MPI, no HDF5, no BLAS (plain loops on vectors). */
 #ifndef LS_OPTIM_H
 #define LS_OPTIM_H
@@ -17,8 +18,15 @@ typedef void (*OptMonitor)(void *ctx, long iter, const double *x, double f);
 
 typedef struct {
     long max_iter;          /* iteration budget (>= 0) */
-    double tol;             /* stop when 0 <= f_old - f_new <= tol * |f_old| */
-    double floor;           /* also stop (OPT_TOL) once f <= floor * f(x0); 0 = off */
+    double tol;             /* stop (OPT_TOL) when 0 <= f_old - f_new <= tol * |f_old| */
+    double gtol;            /* stop (OPT_CONVERGED) when |g| |x| <= gtol |f(x0)|: the
+                             * first-order condition, scale-free; 0 = off */
+    double floor;           /* stop (OPT_CONVERGED) once f <= floor * f(x0); 0 = off */
+    double f_stop;          /* stop (OPT_CONVERGED) once f <= f_stop (a known lower
+                             * bound plus a tolerance); -INFINITY or NaN = off (a zeroed
+                             * OptOptions stops once f <= 0) */
+    double f_ref;           /* the f(x0) of gtol and floor when > 0 (a run that continues
+                             * an earlier one keeps its scale); 0 = this run's f(x0) */
     double lr;              /* opt_gd: > 0 fixed step, 0 = backtracking (auto) */
     int n_drops;            /* opt_gd fixed step: from iteration drop_step[k] on (0-based */
     const long *drop_step;  /*   count of steps already taken), lr *= drop_factor[k] */
@@ -29,8 +37,11 @@ typedef struct {
     void *monitor_ctx;
 } OptOptions;
 
-/* Why a minimiser returned (values equal to task.h's STOP_* on purpose). */
-enum { OPT_TOL = 1, OPT_BUDGET = 2, OPT_SIGNAL = 3, OPT_NONFINITE = 4 };
+/* Why a minimiser returned (values equal to task.h's STOP_* on purpose). OPT_CONVERGED:
+ * gtol, floor or f_stop passed; OPT_LINESEARCH: no step along the search direction
+ * decreased f although the first-order test had not passed. */
+enum { OPT_TOL = 1, OPT_BUDGET = 2, OPT_SIGNAL = 3, OPT_NONFINITE = 4, OPT_CONVERGED = 5,
+       OPT_LINESEARCH = 6, OPT_NOMEM = 8 /* workspace allocation failed (no STOP_*) */ };
 
 typedef struct {
     long iterations;  /* iterations taken */
@@ -43,15 +54,18 @@ typedef struct {
 /* Gradient descent from x (n, updated in place). Fixed step (o->lr > 0, with the
  * drops): x -= lr g each iteration. Auto (o->lr == 0): backtracking line search on f
  * (Armijo, sufficient-decrease constant 1/4, halving) starting from the previous
- * accepted step, doubled after a step accepted at the first try.
- * Returns 0 (converged, budget) or -1 (OPT_SIGNAL, OPT_NONFINITE in r->why); x then
- * holds the last finite iterate. */
+ * accepted step, doubled after a step accepted at the first try; a step that shrinks
+ * to nothing is OPT_LINESEARCH. The tests, in order after each step: f_stop and floor,
+ * gtol (OPT_CONVERGED), tol (OPT_TOL); gtol is also tested at x0.
+ * Returns 0 (converged, tol, budget, line search) or -1 (OPT_SIGNAL, OPT_NONFINITE,
+ * OPT_NOMEM in r->why); x then holds the last finite iterate. */
 int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptResult *r);
 
 /* L-BFGS from x with a strong-Wolfe line search (c1 = 1e-4, c2 = 0.9, bracketing and
  * safeguarded cubic zoom). A pair with s^T y <= 0 is skipped; a failed line search
- * restarts once from steepest descent and then stops as converged (OPT_TOL: no
- * representable decrease left). Same return convention as opt_gd. */
+ * restarts once from steepest descent and then stops with OPT_LINESEARCH (or
+ * OPT_CONVERGED when the first-order test passes there). Same tests and return
+ * convention as opt_gd. */
 int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptResult *r);
 
 #endif

@@ -25,6 +25,9 @@ typedef struct {
     const double *Xtest, *ytest; /* test set for curves (n_test rows) */
     long n_test;
     int nn_optimizer;        /* NN_OPT_*: engine of gd/population when nn_lr = auto */
+    double r_star;           /* n = inf: the exact class optimum of this task (raw risk,
+                              * SPEC §3), NaN when unknown; fits may stop once within
+                              * job nn_opt_tol R0 of it */
 } FitInput;
 
 /* FitInput.nn_optimizer. 0 (NN_OPT_AUTO, what a zeroed FitInput holds) = the default,
@@ -38,6 +41,7 @@ typedef struct {
     double residual;         /* solve residual or final gradient norm */
     int cause;               /* CAUSE_* (task.h) */
     int stop;                /* STOP_* (task.h) */
+    int restarts;            /* escapes from stationary points taken (NN varpro) */
     int n_curve;             /* curve capacity (job curve_points); arrays caller-allocated */
     double *curve_train, *curve_test;
     long *curve_steps;
@@ -78,5 +82,9 @@ const char *nt_solver_name(void);
 /* Tests only: force the finite-n NT solver ("explicit", "normal", "kernel", "cg"), or
  * NULL / "auto" for the automatic choice. Returns 0, or -1 for an unknown name. */
 int nt_force_solver(const char *name);
+/* Tests only: the CG iteration limit (<= 0: the default 3000) and the largest direct
+ * solve that may follow a CG that stopped short (< 0: the default 1 GiB; 0: none, so the
+ * task fails with cause solver). */
+void nt_test_limits(long cg_maxit, double fallback_bytes);
 
 #endif

@@ -41,6 +41,12 @@ const char *task_cause_name(int cause);
 const char *task_stop_name(int stop);
 /* 1 when a stop code certifies the fit (exact or converged), 0 when it stopped short. */
 int task_stop_is_converged(int stop);
+/* The stop code of a finished task, judged at n = inf (n < 0) for NN against the exact
+ * class optimum `theory` (raw risks): converged iff risk_pop - theory <= nn_opt_tol r0
+ * (whatever the optimiser said); otherwise converged and tol become stalled, budget and
+ * linesearch stay. Finite n and the other regimes keep `stop`. */
+int task_judge_stop(const JobSpec *job, int regime, long n, int stop, double risk_pop,
+                    double theory, double r0);
 
 typedef struct {
     double risk_train;   /* mean squared error on the training set (NaN for n = inf) */

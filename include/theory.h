@@ -26,15 +26,19 @@ double theory_limit(int model, int target, int regime, double rho);
  * RF  2(||B||^2 - v^T G^+ v) + tau^2 (quadratic); mixture 1/(1 + g^T H^+ g/4) via the
  *     population solve;
  * NT  2||P_perp B P_perp||_F^2 + tau^2 (quadratic); mixture via the population solve;
- * NN  2 sum_{j > N} lambda_(j)^2 + tau^2, eigenvalues by decreasing |lambda| (quadratic;
- *     NaN for the mixture). NaN on failure. */
+ * NN  2 sum_{j > N} lambda_(j)^2 + tau^2, eigenvalues by decreasing |lambda| (quadratic);
+ *     mixture R*_N = 2(1 + delta^2)/(2(1 + delta^2) + min(N, s) delta^2) (SPEC §3).
+ *     NaN on failure. */
 double theory_rf_opt(const Target *t, const double *W, int N);
 double theory_nt_opt(const Target *t, const double *W, int N);
 double theory_nn_opt(const Target *t, int N);
-/* NN with one shared positive second layer (nn_a_init = shared): M = s W^T W is
- * positive semidefinite, so the optimum keeps the N largest positive eigenvalues:
- * 2 (sum of the other eigenvalues squared) + tau^2 (quadratic; NaN for the mixture). */
+/* NN restricted to M = s W^T W with s > 0 (positive semidefinite, rank <= N): the
+ * optimum keeps the N largest positive eigenvalues, 2 (sum of the other eigenvalues
+ * squared) + tau^2 (quadratic; mixture: R*_N, whose M* is semidefinite). */
 double theory_nn_psd_opt(const Target *t, int N);
+/* NN with one shared second layer of either sign (nn_a_init = shared): the better of
+ * the best positive and negative semidefinite rank-N fits (SPEC §1). */
+double theory_nn_shared_opt(const Target *t, int N);
 /* Dispatch by REGIME_* (NaN for the null regime). */
 double theory_class_opt(const Target *t, int regime, const double *W, int N);
 /* E over a uniformly random N-dimensional row space of the NT optimum (quadratic):

@@ -1,7 +1,9 @@
 /* aggregate: `lazysweep aggregate FILE [--csv OUT]` — one row per (model, target, d, N,
  * n, regime) over the replicates that are DONE: mean and standard error of the risks
  * normalised by each task's trivial risk r0, the 0-1 test error, and the SPEC §3 limit
- * in the `theory` column. Serial HDF5 through the store; runs on a login node.
+ * in the `theory` column, and `not_converged`: how many of those replicates stopped short
+ * of a certified fit (stop other than exact or converged). Serial HDF5 through the store;
+ * runs on a login node.
  * Column names are the public contract (DESIGN §2). */
 #include "aggregate.h"
 
@@ -18,13 +20,15 @@
 
 static const char *const columns =
     "model,target,d,N,rho,n,regime,replicates,risk_pop_mean,risk_pop_se,risk_test_mean,"
-    "risk_test_se,risk_train_mean,risk_train_se,error_test_mean,error_test_se,theory";
+    "risk_test_se,risk_train_mean,risk_train_se,error_test_mean,error_test_se,theory,"
+    "not_converged";
 
 typedef struct {
     int k[4];           /* finite values per metric */
     double sum[4];      /* first pass: sums; second pass: squared deviations in dev */
     double dev[4];
     int replicates;
+    int not_converged;  /* done replicates whose fit stopped short (stop not exact/converged) */
 } Group;
 
 enum { M_POP, M_TEST, M_TRAIN, M_ERR };
@@ -151,9 +155,9 @@ int aggregate_main(const CliArgs *args)
     if (csv)
         fprintf(csv, "%s\n", columns);
     if (csv != stdout)
-        printf("%-9s %-11s %5s %6s %6s %9s %-6s %4s %9s %9s %9s %9s %9s %9s\n", "model", "target",
-               "d", "N", "rho", "n", "regime", "reps", "pop", "+-se", "test", "train", "err01",
-               "theory");
+        printf("%-9s %-11s %5s %6s %6s %9s %-6s %4s %9s %9s %9s %9s %9s %9s %s\n", "model",
+               "target", "d", "N", "rho", "n", "regime", "reps", "pop", "+-se", "test", "train",
+               "err01", "theory", "short");
     for (long s = 0; s < n;) {
         long e = s;
         const Task *t = &tasks[order[s]];
@@ -166,6 +170,7 @@ int aggregate_main(const CliArgs *args)
             if (status[i] != STORE_DONE)
                 continue;
             g.replicates++;
+            g.not_converged += !task_stop_is_converged(res[i].stop);
             metrics(&res[i], v);
             add(&g, v, NULL);
         }
@@ -198,7 +203,8 @@ int aggregate_main(const CliArgs *args)
                 cell(csv, mean[m], 0);
                 cell(csv, se[m], 0);
             }
-            cell(csv, theory, 1);
+            cell(csv, theory, 0);
+            fprintf(csv, "%d\n", g.not_converged);
         }
         if (csv != stdout) {
             printf("%-9s %-11s %5d %6d %6.3f %9s %-6s %4d", job_model_name(t->model), tname, t->d,
@@ -209,6 +215,8 @@ int aggregate_main(const CliArgs *args)
             table_cell(mean[M_TRAIN]);
             table_cell(mean[M_ERR]);
             table_cell(theory);
+            if (g.not_converged)
+                printf(" %d", g.not_converged);
             printf("\n");
         }
     }

@@ -19,7 +19,8 @@
 static const char *const model_names[] = {"quadratic", "mixture", NULL};
 static const char *const target_names[] = {"exponential", "wigner", "lowrank", "signed", NULL};
 static const char *const regime_names[] = {"rf", "nt", "nn", "null", NULL};
-static const char *const method_names[] = {"auto", "gd", "sgd", "population", "varpro", NULL};
+static const char *const method_names[] = {"auto", "gd", "sgd", "population", "varpro", "classic",
+                                           NULL};
 static const char *const a_init_names[] = {"normal", "positive", "shared", NULL};
 static const char *const init_names[] = {"gaussian", "sphere", NULL};
 static const char *const optimizer_names[] = {"gd", "lbfgs", NULL};
@@ -28,7 +29,7 @@ static const char *const bool_names[] = {"no", "yes", NULL};
 const char *job_model_name(int m) { return m >= 0 && m < MODEL_COUNT ? model_names[m] : "?"; }
 const char *job_target_name(int t) { return t >= 0 && t < TARGET_COUNT ? target_names[t] : "?"; }
 const char *job_regime_name(int r) { return r >= 0 && r < REGIME_COUNT ? regime_names[r] : "?"; }
-const char *job_nn_method_name(int m) { return m >= 0 && m <= NN_METHOD_VARPRO ? method_names[m] : "?"; }
+const char *job_nn_method_name(int m) { return m >= 0 && m <= NN_METHOD_CLASSIC ? method_names[m] : "?"; }
 const char *job_a_init_name(int a) { return a >= 0 && a <= NN_A_SHARED ? a_init_names[a] : "?"; }
 
 /* ---- the key table ---------------------------------------------------------- */
@@ -96,7 +97,8 @@ static const JobKey job_keys[] = {
     {"train", "ridge", KT_DOUBLE, "0", 0, BIG, NULL, F(ridge), NOCOUNT,
      "lambda >= 0 for RF/NT (0 = minimum-norm least squares)"},
     {"train", "nn_method", KT_ENUM, "auto", 0, 0, method_names, F(nn_method), NOCOUNT,
-     "auto (gd for finite n, population for n = inf) | gd | sgd | population | varpro"},
+     "auto (= varpro: reaches the class optimum) | varpro | gd | sgd | population | classic "
+     "(gd for finite n, population for n = inf: what auto meant before; resumes such files)"},
     {"train", "nn_a_init", KT_ENUM, "normal", 0, 0, a_init_names, F(nn_a_init), NOCOUNT,
      "second layer at start: normal N(0,1) | positive |N(0,1)| | shared (one positive scalar)"},
     {"train", "nn_optimizer", KT_ENUM, "gd", 0, 0, optimizer_names, F(nn_optimizer), NOCOUNT,
@@ -108,7 +110,15 @@ static const JobKey job_keys[] = {
     {"train", "nn_batch", KT_INT, "100", 1, 1 << 24, NULL, F(nn_batch), NOCOUNT,
      "samples per step for nn_method = sgd"},
     {"train", "nn_tol", KT_DOUBLE, "1e-10", 0, 1, NULL, F(nn_tol), NOCOUNT,
-     "stop when the relative loss decrease falls below this"},
+     "stop (stop = tol) when the relative loss decrease falls below this"},
+    {"train", "nn_gtol", KT_DOUBLE, "1e-9", 0, 1, NULL, F(nn_gtol), NOCOUNT,
+     "stationarity test: stop (converged) when |gradient| |parameters| <= nn_gtol * initial loss"},
+    {"train", "nn_opt_tol", KT_DOUBLE, "1e-9", 0, 1, NULL, F(nn_opt_tol), NOCOUNT,
+     "n = inf: the fit stops, converged, within nn_opt_tol * R0 of the exact class optimum; "
+     "a stop above it is stalled, budget or linesearch"},
+    {"train", "nn_restarts", KT_INT, "32", 0, 100000, NULL, F(nn_restarts), NOCOUNT,
+     "varpro: escapes from stationary points at most (a weak neuron re-seated along the "
+     "residual's top eigenvector when that lowers the loss)"},
     {"train", "nn_lr_drops", KT_DROPS, "", 0, 0, NULL, F(drop_step), F(n_drops),
      "step-size drops STEP:FACTOR, e.g. 80000:0.1, 90000:0.0667 (lr = nn_lr*FACTOR from STEP on)"},
     {"eval", "test_samples", KT_LONG, "10000", 0, 1e9, NULL, F(test_samples), NOCOUNT,
@@ -724,6 +734,8 @@ long job_n_value(const NSpec *ns, int d, int N)
 int job_nn_method(const JobSpec *job, long n)
 {
     if (job->nn_method == NN_METHOD_DEFAULT)
+        return NN_METHOD_VARPRO;
+    if (job->nn_method == NN_METHOD_CLASSIC)
         return n < 0 ? NN_METHOD_POPULATION : NN_METHOD_GD;
     return job->nn_method;
 }
@@ -984,6 +996,14 @@ void job_print_canonical(const JobSpec *job, FILE *out)
         const JobKey *k = &job_keys[i];
         if (k->off == F(rank) && job->target != TARGET_LOWRANK)
             continue; /* irrelevant keys do not change a job's identity */
+        if (k->off == F(nn_method)) { /* what auto means changed: see job.h */
+            int m = job->nn_method;
+            if (m == NN_METHOD_DEFAULT && has(job, REGIME_NN))
+                m = NN_METHOD_VARPRO;
+            if (m != NN_METHOD_DEFAULT && m != NN_METHOD_CLASSIC)
+                fprintf(out, "%s.%s = %s\n", k->section, k->name, k->choices[m]);
+            continue;
+        }
         char *mine = NULL, *base = NULL;
         size_t l1 = 0, l2 = 0;
         FILE *m1 = open_memstream(&mine, &l1), *m2 = open_memstream(&base, &l2);

@@ -10,19 +10,25 @@
 
 NnWork *nn_work_create(int d, int N)
 {
-    NnWork *w = ls_calloc(1, sizeof *w);
+    NnWork *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
     w->d = d;
     w->N = N;
     /* Blocks of about 2^17 entries of Z (1 MiB): big enough for DGEMM, small enough
      * for cache and for n >> 10^6. At least 256 rows so narrow nets still batch. */
     long chunk = (1L << 17) / (N > 0 ? N : 1);
     w->chunk = chunk < 256 ? 256 : chunk;
-    w->Z = ls_malloc(sizeof(double) * (size_t)w->chunk * (size_t)(N > 0 ? N : 1));
-    w->r = ls_malloc(sizeof(double) * (size_t)w->chunk);
-    w->D = ls_malloc(sizeof(double) * (size_t)N * d + 1);
-    w->M = ls_malloc(sizeof(double) * (size_t)d * d);
-    w->G = ls_malloc(sizeof(double) * (size_t)d * d);
-    w->WG = ls_malloc(sizeof(double) * (size_t)N * d + 1);
+    w->Z = malloc(sizeof(double) * (size_t)w->chunk * (size_t)(N > 0 ? N : 1));
+    w->r = malloc(sizeof(double) * (size_t)w->chunk);
+    w->D = malloc(sizeof(double) * (size_t)N * d + 1);
+    w->M = malloc(sizeof(double) * (size_t)d * d);
+    w->G = malloc(sizeof(double) * (size_t)d * d);
+    w->WG = malloc(sizeof(double) * (size_t)N * d + 1);
+    if (!w->Z || !w->r || !w->D || !w->M || !w->G || !w->WG) {
+        nn_work_free(w);
+        return NULL;
+    }
     return w;
 }
 
@@ -175,4 +181,37 @@ void nn_predict(NnWork *w, const double *X, long n, double c, const double *a,
         }
     }
     la_flops_add(3.0 * n * N);
+}
+
+int nn_moment(NnWork *w, const double *X, const double *y, long n, double c, const double *a,
+              const double *W, double *G)
+{
+    const int d = w->d;
+    double *T = malloc(sizeof(double) * (size_t)w->chunk * d);
+    double *f = malloc(sizeof(double) * (size_t)w->chunk);
+    if (!T || !f) {
+        free(T);
+        free(f);
+        return -1;
+    }
+    memset(G, 0, sizeof(double) * (size_t)d * d);
+    for (long j0 = 0; j0 < n; j0 += w->chunk) {
+        int m = (int)(n - j0 < w->chunk ? n - j0 : w->chunk);
+        const double *Xb = X + (size_t)j0 * d;
+        nn_predict(w, Xb, m, c, a, W, f);
+        for (int j = 0; j < m; j++) {
+            double r = 2.0 * (f[j] - y[j0 + j]) / (double)n;
+            for (int k = 0; k < d; k++)
+                T[(size_t)j * d + k] = r * Xb[(size_t)j * d + k];
+        }
+        la_gemm('T', 'N', d, d, m, 1.0, Xb, d, T, d, 1.0, G, d);
+    }
+    for (int k = 0; k < d; k++) /* exact symmetry */
+        for (int l = 0; l < k; l++) {
+            double v = 0.5 * (G[(size_t)k * d + l] + G[(size_t)l * d + k]);
+            G[(size_t)k * d + l] = G[(size_t)l * d + k] = v;
+        }
+    free(T);
+    free(f);
+    return 0;
 }

@@ -18,13 +18,32 @@ static double vdot(size_t n, const double *x, const double *y)
 
 static int stop_raised(const OptOptions *o) { return o->stop && *o->stop; }
 
-/* Relative-decrease test shared by both minimisers. */
-static int converged(const OptOptions *o, double f0, double f_old, double f_new)
+/* First-order test: |g| |x| <= gtol |f0| (scale-free for a loss homogeneous in x). */
+static int stationary(const OptOptions *o, size_t n, const double *x, double gg, double f0)
 {
+    if (!(o->gtol > 0))
+        return 0;
+    if (o->f_ref > 0)
+        f0 = o->f_ref;
+    double xn = sqrt(vdot(n, x, x));
+    return sqrt(gg) * (xn > 0 ? xn : 1.0) <= o->gtol * fabs(f0);
+}
+
+/* The stopping tests shared by both minimisers, after a step from f_old to f_new with
+ * squared gradient norm gg at x: OPT_CONVERGED, OPT_TOL, or 0 (go on). */
+static int stop_test(const OptOptions *o, size_t n, const double *x, double gg, double f0,
+                     double f_old, double f_new)
+{
+    if (o->f_ref > 0)
+        f0 = o->f_ref;
+    if (f_new <= o->f_stop || (o->floor > 0 && f0 > 0 && f_new <= o->floor * f0))
+        return OPT_CONVERGED;
+    if (stationary(o, n, x, gg, f0))
+        return OPT_CONVERGED;
     double dec = f_old - f_new;
     if (dec >= 0 && dec <= o->tol * fabs(f_old))
-        return 1;
-    return o->floor > 0 && f0 > 0 && f_new <= o->floor * f0;
+        return OPT_TOL;
+    return 0;
 }
 
 static double gd_rate(const OptOptions *o, long taken)
@@ -38,11 +57,16 @@ static double gd_rate(const OptOptions *o, long taken)
 
 int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptResult *r)
 {
-    double *g = ls_malloc(sizeof(double) * (n ? n : 1));
-    double *gt = ls_malloc(sizeof(double) * (n ? n : 1));
-    double *xt = ls_malloc(sizeof(double) * (n ? n : 1));
+    double *g = malloc(sizeof(double) * (n ? n : 1));
+    double *gt = malloc(sizeof(double) * (n ? n : 1));
+    double *xt = malloc(sizeof(double) * (n ? n : 1));
     int rc = 0;
     memset(r, 0, sizeof *r);
+    if (!g || !gt || !xt) {
+        r->why = OPT_NOMEM;
+        rc = -1;
+        goto out;
+    }
     double fx = f(ctx, x, g), f0 = fx;
     r->evals = 1;
     r->why = OPT_BUDGET;
@@ -53,14 +77,12 @@ int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptRe
     }
     double gg = vdot(n, g, g);
     double t = o->lr > 0 ? o->lr : 1.0 / fmax(sqrt(gg), 1e-300);
-    for (long it = 1; it <= o->max_iter; it++) {
+    if (gg == 0 || fx <= o->f_stop || stationary(o, n, x, gg, f0))
+        r->why = OPT_CONVERGED;
+    for (long it = 1; r->why != OPT_CONVERGED && it <= o->max_iter; it++) {
         if (stop_raised(o)) {
             r->why = OPT_SIGNAL;
             rc = -1;
-            break;
-        }
-        if (gg == 0) {
-            r->why = OPT_TOL;
             break;
         }
         double ft;
@@ -82,7 +104,7 @@ int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptRe
                     xt[i] = x[i] - t * g[i];
                 ft = f(ctx, xt, gt);
                 r->evals++;
-                if (ft <= fx - 0.25 * t * gg)
+                if (ft < fx && ft <= fx - 0.25 * t * gg) /* strict: a null step is no decrease */
                     break;
                 if (stop_raised(o))
                     break;
@@ -96,8 +118,8 @@ int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptRe
                 rc = -1;
                 break;
             }
-            if (!(ft <= fx - 0.25 * t * gg)) {
-                r->why = OPT_TOL;
+            if (!(ft < fx && ft <= fx - 0.25 * t * gg)) {
+                r->why = OPT_LINESEARCH; /* no representable decrease along -g */
                 break;
             }
             if (first)
@@ -113,8 +135,9 @@ int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptRe
         r->iterations = it;
         if (o->monitor)
             o->monitor(o->monitor_ctx, it, x, fx);
-        if (converged(o, f0, f_old, fx)) {
-            r->why = OPT_TOL;
+        int why = gg == 0 ? OPT_CONVERGED : stop_test(o, n, x, gg, f0, f_old, fx);
+        if (why) {
+            r->why = why;
             break;
         }
     }
@@ -184,7 +207,7 @@ static int line_search(Line *L, double f0, double d0, double a1, double *fa)
         double da, fv = line_eval(L, a, &da);
         if (stop_raised(L->o))
             return LS_STOP;
-        if (!(fv <= f0 + C1 * a * d0) || (it > 0 && fv >= f_prev)) {
+        if (!(fv <= f0 + C1 * a * d0) || fv >= f_prev) { /* strict decrease (f_prev = f0 first) */
             lo = a_prev, flo = f_prev, dlo = d_prev, hi = a, fhi = fv, dhi = da;
             goto zoom;
         }
@@ -239,12 +262,17 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
 {
     int m = o->memory > 0 ? o->memory : 10;
     size_t nn = n ? n : 1;
-    double *g = ls_malloc(sizeof(double) * nn), *p = ls_malloc(sizeof(double) * nn);
-    double *xt = ls_malloc(sizeof(double) * nn), *gt = ls_malloc(sizeof(double) * nn);
-    double *S = ls_malloc(sizeof(double) * nn * m), *Y = ls_malloc(sizeof(double) * nn * m);
-    double *rho = ls_malloc(sizeof(double) * m), *alpha = ls_malloc(sizeof(double) * m);
+    double *g = malloc(sizeof(double) * nn), *p = malloc(sizeof(double) * nn);
+    double *xt = malloc(sizeof(double) * nn), *gt = malloc(sizeof(double) * nn);
+    double *S = malloc(sizeof(double) * nn * m), *Y = malloc(sizeof(double) * nn * m);
+    double *rho = malloc(sizeof(double) * m), *alpha = malloc(sizeof(double) * m);
     int rc = 0, k = 0, head = 0; /* pairs stored, index of the next slot */
     memset(r, 0, sizeof *r);
+    if (!g || !p || !xt || !gt || !S || !Y || !rho || !alpha) {
+        r->why = OPT_NOMEM;
+        rc = -1;
+        goto out;
+    }
     double fx = f(ctx, x, g), f0 = fx;
     r->evals = 1;
     r->why = OPT_BUDGET;
@@ -254,17 +282,16 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
         goto out;
     }
     Line L = {f, ctx, n, x, p, xt, gt, 0, o};
-    for (long it = 1; it <= o->max_iter; it++) {
+    double gg0 = vdot(n, g, g);
+    if (gg0 == 0 || fx <= o->f_stop || stationary(o, n, x, gg0, f0))
+        r->why = OPT_CONVERGED;
+    for (long it = 1; r->why != OPT_CONVERGED && it <= o->max_iter; it++) {
         if (stop_raised(o)) {
             r->why = OPT_SIGNAL;
             rc = -1;
             break;
         }
         double gn = sqrt(vdot(n, g, g));
-        if (gn == 0) {
-            r->why = OPT_TOL;
-            break;
-        }
         double fa = 0;
         int ls;
         for (;;) {
@@ -310,8 +337,8 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
             rc = -1;
             break;
         }
-        if (ls == LS_FAIL) {
-            r->why = OPT_TOL; /* no representable decrease left */
+        if (ls == LS_FAIL) { /* no decrease found, also along -g */
+            r->why = stationary(o, n, x, gn * gn, f0) ? OPT_CONVERGED : OPT_LINESEARCH;
             break;
         }
         /* New pair s = xt - x, y = gt - g (skipped when the curvature is not positive). */
@@ -334,8 +361,10 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
         r->iterations = it;
         if (o->monitor)
             o->monitor(o->monitor_ctx, it, x, fx);
-        if (converged(o, f0, f_old, fx)) {
-            r->why = OPT_TOL;
+        double gg = vdot(n, g, g);
+        int why = gg == 0 ? OPT_CONVERGED : stop_test(o, n, x, gg, f0, f_old, fx);
+        if (why) {
+            r->why = why;
             break;
         }
     }

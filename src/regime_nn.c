@@ -8,7 +8,8 @@
  *     sum_i <w_i, x>^2 (a_i = s for all i), so M = s W^T W is always semidefinite;
  *     a0 must then hold one positive value repeated;
  *   - varpro: theta = W only; (c, a) are solved exactly at each W (rf_solve_at; for
- *     shared, the two-parameter least squares in (c, s) with s clamped at 0).
+ *     shared, the two-parameter least squares in (c, s), s of either sign, so the class
+ *     is the union of the rank-N semidefinite and negative semidefinite cones).
  * Methods (in->nn_method):
  *   gd          full-batch GD on the mean squared training loss: nn_lr = auto ->
  *               backtracking Armijo GD with step growth (optim.h); nn_lr > 0 -> plain
@@ -16,7 +17,15 @@
  *               joint L-BFGS instead of backtracking GD when nn_lr = auto.
  *   population  the same on the exact population risk (n = inf).
  *   varpro      L-BFGS on W, (c, a) exact at each W; finite n or population
- *               (nn_lr and nn_optimizer do not apply).
+ *               (nn_lr and nn_optimizer do not apply). The default (auto). When it
+ *               stops short of a certificate (stationary, tolerance, failed line
+ *               search) it escapes (nn_escape.c: a weak neuron re-seated along the top
+ *               eigenvector of dL/dM, kept only when the loss drops) and runs again,
+ *               up to nn_restarts times; shared a also tries the other cone from a
+ *               spectral start when that cone may fit better (varpro_fit).
+ * Stops (out->stop): converged = within nn_opt_tol R0 of in->r_star (n = inf), the
+ * interpolation floor or the stationarity test nn_gtol (finite n); tol; budget;
+ * linesearch. task.c judges n = inf again against the exact optimum.
  *   sgd         online SGD (n = inf): step t uses samples [t b, (t+1) b) of the stream
  *               in->sgd_key; finite n: minibatch SGD, the b row indices of step t drawn
  *               uniformly with replacement from sub-stream t of in->sgd_key.
@@ -55,34 +64,13 @@
 #include "nn.h"
 #include "optim.h"
 #include "regime.h"
+#include "regime_nn_impl.h"
 #include "rng.h"
 #include "task.h"
 
 /* Provided by regime_rf.c: exact RF least squares (c, a) at arbitrary W. */
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
 
-typedef struct {
-    const FitInput *in;
-    const FitInput *rf_in;      /* in, with ridge 0: varpro's (c, a) minimise the loss itself */
-    NnWork *w;
-    int d, N;
-    int pop, varpro, shared, has_c, sgd;
-    size_t off_a, off_W, np;    /* layout of theta */
-    const double *X, *y;        /* rows the sample loss runs over (n of them) */
-    long n;
-    double c;                   /* offset and second layer of the last evaluation */
-    double *a, *ga, *ones;      /* N each */
-    double *phi;                /* shared varpro, finite n: features (n) */
-    double R0, *G0;             /* shared varpro, population: R(0) and dR/dM at 0 */
-    double *Mt;                 /* d x d, for curve evaluations */
-    int solve_failed;
-    /* curves */
-    const long *steps;
-    int n_curve, next;
-    double *ctrain, *ctest;
-    double batch_sum;           /* online SGD: batch losses since the previous point */
-    long batch_count;
-} NnObj;
 
 /* (c, a) exactly at W for varpro; 0 or -1. */
 static int varpro_solve(NnObj *o, const double *W)
@@ -116,9 +104,10 @@ static int varpro_solve(NnObj *o, const double *W)
         if (!(var > 0))
             return -1;
         s = cov / var;
-        o->c = my - fmax(s, 0.0) * mp;
+        o->c = my - s * mp;
     }
-    s = fmax(s, 0.0);
+    /* s may take either sign: clamping it at 0 left a zero gradient (the trivial
+     * predictor) whenever <B, W^T W> <= 0 at the start. */
     for (int i = 0; i < N; i++)
         o->a[i] = s;
     return 0;
@@ -146,8 +135,7 @@ static int obj_unpack(NnObj *o, const double *th)
     return 0;
 }
 
-/* The objective of every method (OptFunc). */
-static double obj_eval(void *ctx, const double *th, double *g)
+double nn_obj_eval(void *ctx, const double *th, double *g)
 {
     NnObj *o = ctx;
     const double *W = th + o->off_W;
@@ -208,7 +196,8 @@ static void curve_record(NnObj *o, long iter, const double *th, double ftrain)
 
 static void curve_monitor(void *ctx, long iter, const double *th, double f)
 {
-    curve_record(ctx, iter, th, f);
+    NnObj *o = ctx;
+    curve_record(o, o->iter_base + iter, th, f);
 }
 
 /* Fills the points after an early stop: the final values (ok) or NaN (failed). */
@@ -223,7 +212,7 @@ static void curve_finish(NnObj *o, const double *th, int ok)
         if (o->in->n > 0) { /* sgd swaps in batches: the training loss is on the set */
             o->X = o->in->X, o->y = o->in->y, o->n = o->in->n;
         }
-        ftrain = o->pop || o->in->n > 0 ? obj_eval(o, th, NULL) : NAN;
+        ftrain = o->pop || o->in->n > 0 ? nn_obj_eval(o, th, NULL) : NAN;
         o->X = X, o->y = y, o->n = n;
         ftest = test_risk(o, th);
     }
@@ -273,7 +262,7 @@ static int sgd_rows(NnObj *o, double *Xp, double *yp, long P, long first)
 static double sgd_probe(NnObj *o, const double *th, double *g, double *tt, double t0,
                         double tmax)
 {
-    double f0 = obj_eval(o, th, g), gg = 0;
+    double f0 = nn_obj_eval(o, th, g), gg = 0;
     for (size_t i = 0; i < o->np; i++)
         gg += g[i] * g[i];
     if (!isfinite(f0) || !(gg > 0))
@@ -285,7 +274,7 @@ static double sgd_probe(NnObj *o, const double *th, double *g, double *tt, doubl
     for (int k = 0; k < 200; k++) {
         for (size_t i = 0; i < o->np; i++)
             tt[i] = th[i] - t * g[i];
-        double ft = obj_eval(o, tt, NULL);
+        double ft = nn_obj_eval(o, tt, NULL);
         if (ft <= f0 - 0.25 * t * gg) {
             ok = t; /* accepted: try a longer step unless we already had to shrink */
             if (t < tstart || 2 * t > tmax)
@@ -331,9 +320,9 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
     const FitInput *in = o->in;
     const JobSpec *job = in->job;
     long b = job->nn_batch > 0 ? job->nn_batch : 1;
-    double *Xb = ls_malloc(sizeof(double) * (size_t)b * o->d), *yb = ls_malloc(sizeof(double) * b);
-    double *u = ls_malloc(sizeof(double) * b), *g = ls_malloc(sizeof(double) * o->np);
-    double *tt = ls_malloc(sizeof(double) * o->np);
+    double *Xb = malloc(sizeof(double) * (size_t)b * o->d), *yb = malloc(sizeof(double) * b);
+    double *u = malloc(sizeof(double) * b), *g = malloc(sizeof(double) * o->np);
+    double *tt = malloc(sizeof(double) * o->np);
     int rc = 0;
     memset(r, 0, sizeof *r);
     r->why = OPT_BUDGET;
@@ -345,15 +334,21 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
     long P = 10 * b < 1000 ? 1000 : 10 * b;
     long K = job->nn_steps / 20;
     K = K < SGD_GAP0 ? SGD_GAP0 : K > 1000 ? 1000 : K;
-    double *Xp = autolr ? ls_malloc(sizeof(double) * (size_t)P * o->d) : NULL;
-    double *yp = autolr ? ls_malloc(sizeof(double) * (size_t)P) : NULL;
-    double *Xv = NULL, *yv = NULL, *good = autolr ? ls_malloc(sizeof(double) * o->np) : NULL;
+    double *Xp = autolr ? malloc(sizeof(double) * (size_t)P * o->d) : NULL;
+    double *yp = autolr ? malloc(sizeof(double) * (size_t)P) : NULL;
+    double *Xv = NULL, *yv = NULL, *good = autolr ? malloc(sizeof(double) * o->np) : NULL;
     long nv = 0;
-    if (autolr) { /* the validation rows: fixed for the whole run */
+    if (!Xb || !yb || !u || !g || !tt || (autolr && (!Xp || !yp || !good))) {
+        r->why = OPT_NOMEM;
+        rc = -1;
+    } else if (autolr) { /* the validation rows: fixed for the whole run */
         if (in->n < 0) {
-            Xv = ls_malloc(sizeof(double) * (size_t)P * o->d);
-            yv = ls_malloc(sizeof(double) * (size_t)P);
-            if (data_sample(in->target, in->sgd_key, job->nn_steps * b, P, Xv, yv) != 0) {
+            Xv = malloc(sizeof(double) * (size_t)P * o->d);
+            yv = malloc(sizeof(double) * (size_t)P);
+            if (!Xv || !yv) {
+                r->why = OPT_NOMEM;
+                rc = -1;
+            } else if (data_sample(in->target, in->sgd_key, job->nn_steps * b, P, Xv, yv) != 0) {
                 r->why = OPT_NONFINITE;
                 rc = -1;
             }
@@ -374,7 +369,7 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
         }
         if (autolr && t == next) {
             o->X = in->n < 0 ? Xv : in->X, o->y = in->n < 0 ? yv : in->y, o->n = nv;
-            double lv = obj_eval(o, th, NULL), sc = sgd_scale(o, th);
+            double lv = nn_obj_eval(o, th, NULL), sc = sgd_scale(o, th);
             if (t == 0)
                 scale0 = sc;
             int bad = force || !isfinite(lv) || !(sc > SGD_COLLAPSE * scale0) ||
@@ -432,7 +427,7 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
             break;
         }
         o->X = Xb, o->y = yb, o->n = b;
-        double f = obj_eval(o, th, g);
+        double f = nn_obj_eval(o, th, g);
         r->evals++;
         if (!isfinite(f)) {
             if (!(autolr && t > 0)) {
@@ -453,7 +448,7 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
             double ftrain;
             if (in->n > 0) {
                 o->X = in->X, o->y = in->y, o->n = in->n;
-                ftrain = obj_eval(o, th, NULL);
+                ftrain = nn_obj_eval(o, th, NULL);
             } else {
                 ftrain = o->batch_sum / (double)o->batch_count;
             }
@@ -466,15 +461,15 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
     /* auto: the final window passes the same check, or the last good model is kept */
     if (autolr && rc == 0 && job->nn_steps > 0) {
         o->X = in->n < 0 ? Xv : in->X, o->y = in->n < 0 ? yv : in->y, o->n = nv;
-        double lv = obj_eval(o, th, NULL), sc = sgd_scale(o, th);
+        double lv = nn_obj_eval(o, th, NULL), sc = sgd_scale(o, th);
         if (force || !isfinite(lv) || !(sc > SGD_COLLAPSE * scale0) || lv > SGD_RISE * lgood ||
             lv > SGD_BEST * lbest)
             memcpy(th, good, sizeof(double) * o->np);
     }
     double gg = 0;
-    for (size_t i = 0; i < o->np; i++)
+    for (size_t i = 0; r->evals > 0 && i < o->np; i++) /* g holds the last batch gradient */
         gg += g[i] * g[i];
-    r->gnorm = sqrt(gg);
+    r->gnorm = r->evals > 0 ? sqrt(gg) : NAN;
     for (size_t i = 0; i < o->np; i++)
         if (!isfinite(th[i])) {
             r->why = OPT_NONFINITE;
@@ -495,6 +490,102 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
 }
 
 /* ---- the fit -------------------------------------------------------------------- */
+
+/* ---- variable projection with escapes ------------------------------------------- */
+
+/* The loss below which a fit has provably reached its class optimum: at n = inf the
+ * exact optimum plus nn_opt_tol R0; at finite n the interpolation floor 1e-14 f_ref
+ * (the loss is >= 0). */
+static double stop_value(const NnObj *o, double f_ref)
+{
+    const FitInput *in = o->in;
+    if (o->pop && isfinite(in->r_star))
+        return in->r_star + in->job->nn_opt_tol * data_r0(in->target);
+    return o->pop ? -INFINITY : 1e-14 * f_ref;
+}
+
+/* L-BFGS on W from th; then, while it stops at a point that is not provably optimal
+ * (stationary, tolerance or failed line search, and above stop_value), escapes
+ * (nn_escape) and runs again, at most job nn_restarts times, within one budget of
+ * nn_steps iterations in all. */
+static int varpro_run(NnObj *o, double *th, const OptOptions *opt0, OptResult *r,
+                      int *restarts)
+{
+    OptOptions opt = *opt0;
+    o->iter_base = 0;
+    int rc = opt_lbfgs(nn_obj_eval, o, o->np, th, &opt, r);
+    while (rc == 0 && *restarts < o->in->job->nn_restarts && !(r->f <= opt0->f_stop) &&
+           (r->why == OPT_TOL || r->why == OPT_CONVERGED || r->why == OPT_LINESEARCH)) {
+        double f = r->f;
+        if (nn_escape(o, th, &f) != 1)
+            break;
+        (*restarts)++;
+        long used = r->iterations, evals = r->evals;
+        opt.max_iter = opt0->max_iter - used;
+        if (opt.max_iter <= 0) {
+            r->f = f;
+            r->why = OPT_BUDGET;
+            break;
+        }
+        o->iter_base = used;
+        rc = opt_lbfgs(nn_obj_eval, o, o->np, th, &opt, r);
+        r->iterations += used;
+        r->evals += evals;
+    }
+    return rc;
+}
+
+/* varpro_run from W0; with a shared a, also from the other cone's spectral start
+ * (nn_branch_start) when that cone may fit better, keeping the lower loss. */
+static int varpro_fit(NnObj *o, double *th, const OptOptions *opt, OptResult *r, int *restarts)
+{
+    int rc = varpro_run(o, th, opt, r, restarts);
+    if (rc != 0 || !o->shared || r->f <= opt->f_stop || r->why == OPT_BUDGET)
+        return rc;
+    nn_obj_eval(o, th, NULL);
+    int sign = o->a[0] >= 0 ? -1 : 1; /* the cone the first run did not explore */
+    double *th2 = malloc(sizeof(double) * o->np), gain = 0;
+    if (!th2)
+        return rc; /* the first run stands; its stop code says how it ended */
+    /* the loss of the best constant: R0 at n = inf, the variance of y at finite n */
+    const FitInput *in = o->in;
+    double f_const = 0;
+    if (o->pop) {
+        f_const = data_r0(in->target);
+    } else {
+        double ybar = 0;
+        for (long j = 0; j < in->n; j++)
+            ybar += in->y[j];
+        ybar /= (double)in->n;
+        for (long j = 0; j < in->n; j++)
+            f_const += (in->y[j] - ybar) * (in->y[j] - ybar) / (double)in->n;
+    }
+    /* gain is exact at n = inf and an estimate at finite n: try when it may beat run 1 */
+    long left = opt->max_iter - r->iterations;
+    if (left > 0 && nn_branch_start(o, sign, th2, &gain) == 0 && gain > 0.5 * (f_const - r->f)) {
+        OptOptions opt2 = *opt;
+        opt2.max_iter = left;
+        OptResult r2;
+        int restarts2 = *restarts;
+        int rc2 = varpro_run(o, th2, &opt2, &r2, &restarts2);
+        if (rc2 == 0 && r2.f < r->f) { /* the other cone fits better */
+            memcpy(th, th2, sizeof(double) * o->np);
+            r2.iterations += r->iterations;
+            r2.evals += r->evals;
+            *r = r2;
+            *restarts = restarts2;
+        } else if (rc2 == 0 || r2.why != OPT_SIGNAL) {
+            r->iterations += r2.iterations; /* run 1 stands; the work still counts */
+            r->evals += r2.evals;
+        } else {
+            *r = r2; /* interrupted: the task is not done */
+            rc = rc2;
+        }
+    }
+    free(th2);
+    nn_obj_eval(o, th, NULL);
+    return rc;
+}
 
 static int fail(FitOutput *out, int cause, int stop)
 {
@@ -531,9 +622,7 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     o.in = in;
     /* The gradient of the loss at the solved (c, a) is the reduced gradient only when
      * (c, a) minimise that loss: varpro solves without the RF ridge. */
-    JobSpec *plain = ls_malloc(sizeof *plain);
-    *plain = *in->job;
-    plain->ridge = 0;
+    JobSpec *plain = malloc(sizeof *plain);
     FitInput rf_in = *in;
     rf_in.job = plain;
     o.rf_in = &rf_in;
@@ -548,22 +637,31 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     o.off_W = o.off_a + (o.varpro ? 0 : (shared ? 1 : (size_t)N));
     o.np = o.off_W + (size_t)N * d;
     o.X = in->X, o.y = in->y, o.n = in->n;
-    o.a = ls_calloc((size_t)N, sizeof(double));
-    o.ga = ls_calloc((size_t)N, sizeof(double));
-    o.ones = ls_malloc(sizeof(double) * N);
+    o.a = calloc((size_t)N, sizeof(double));
+    o.ga = calloc((size_t)N, sizeof(double));
+    o.ones = malloc(sizeof(double) * N);
+    o.Mt = calloc((size_t)d * d, sizeof(double));
+    if (o.varpro && shared && o.pop)
+        o.G0 = malloc(sizeof(double) * (size_t)d * d);
+    if (o.varpro && shared && !o.pop)
+        o.phi = malloc(sizeof(double) * (size_t)in->n);
+    int want_curve = out->n_curve > 0 && out->curve_train && out->curve_test;
+    long *steps = want_curve ? malloc(sizeof(long) * out->n_curve) : NULL;
+    double *th = malloc(sizeof(double) * o.np);
+    OptResult r;
+    int rc = -1, restarts = 0;
+    if (!plain || !o.w || !o.a || !o.ga || !o.ones || !o.Mt || (want_curve && !steps) || !th ||
+        (o.varpro && shared && o.pop && !o.G0) || (o.varpro && shared && !o.pop && !o.phi)) {
+        fail(out, CAUSE_NOMEM, STOP_FAILED);
+        goto cleanup;
+    }
+    *plain = *in->job;
+    plain->ridge = 0;
     for (int i = 0; i < N; i++)
         o.ones[i] = 1.0;
-    o.Mt = ls_malloc(sizeof(double) * (size_t)d * d);
-    if (o.varpro && shared && o.pop) {
-        memset(o.Mt, 0, sizeof(double) * (size_t)d * d);
-        o.G0 = ls_malloc(sizeof(double) * (size_t)d * d);
-        o.R0 = data_pop_risk_copt(in->target, o.Mt, NULL, o.G0);
-    }
-    if (o.varpro && shared && !o.pop)
-        o.phi = ls_malloc(sizeof(double) * (size_t)in->n);
-    long *steps = NULL;
-    if (out->n_curve > 0 && out->curve_train && out->curve_test) {
-        steps = ls_malloc(sizeof(long) * out->n_curve);
+    if (o.G0)
+        o.R0 = data_pop_risk_copt(in->target, o.Mt, NULL, o.G0); /* o.Mt = 0 */
+    if (want_curve) {
         nn_curve_steps(job->nn_steps, out->n_curve, steps);
         if (out->curve_steps)
             memcpy(out->curve_steps, steps, sizeof(long) * out->n_curve);
@@ -572,8 +670,6 @@ static int nn_fit(const FitInput *in, FitOutput *out)
         o.ctrain = out->curve_train;
         o.ctest = out->curve_test;
     }
-
-    double *th = ls_malloc(sizeof(double) * o.np);
     if (o.has_c)
         th[0] = 0.0;
     if (!o.varpro) {
@@ -584,15 +680,17 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     }
     memcpy(th + o.off_W, in->W0, sizeof(double) * (size_t)N * d);
 
-    OptResult r;
-    int rc;
     if (o.sgd) {
         rc = sgd_run(&o, th, &r);
     } else {
         OptOptions opt = {0};
         opt.max_iter = job->nn_steps;
         opt.tol = job->nn_tol;
-        opt.floor = 1e-14; /* the objective is numerically zero (interpolation, N >= rank) */
+        opt.gtol = job->nn_gtol;
+        /* The objective at the start fixes the scale of the stationarity test and of the
+         * interpolation floor for every run, escapes included. */
+        opt.f_ref = nn_obj_eval(&o, th, NULL);
+        opt.f_stop = stop_value(&o, opt.f_ref);
         opt.lr = o.varpro ? 0 : job->nn_lr;
         opt.n_drops = job->n_drops;
         opt.drop_step = job->drop_step;
@@ -600,17 +698,24 @@ static int nn_fit(const FitInput *in, FitOutput *out)
         opt.stop = in->stop;
         opt.monitor = o.n_curve > 0 ? curve_monitor : NULL;
         opt.monitor_ctx = &o;
-        int lbfgs = o.varpro || (job->nn_lr <= 0 && in->nn_optimizer == NN_OPT_LBFGS);
-        rc = lbfgs ? opt_lbfgs(obj_eval, &o, o.np, th, &opt, &r)
-                   : opt_gd(obj_eval, &o, o.np, th, &opt, &r);
+        if (o.varpro)
+            rc = varpro_fit(&o, th, &opt, &r, &restarts);
+        else if (job->nn_lr <= 0 && in->nn_optimizer == NN_OPT_LBFGS)
+            rc = opt_lbfgs(nn_obj_eval, &o, o.np, th, &opt, &r);
+        else
+            rc = opt_gd(nn_obj_eval, &o, o.np, th, &opt, &r);
     }
 
     out->iterations = r.iterations;
     out->residual = r.gnorm;
-    switch (r.why) {
+    out->restarts = restarts;
+    switch (r.why) { /* OPT_* equal STOP_* (optim.h); n = inf is judged again in task.c */
     case OPT_TOL: out->stop = STOP_TOL; break;
     case OPT_BUDGET: out->stop = STOP_BUDGET; break;
+    case OPT_CONVERGED: out->stop = STOP_CONVERGED; break;
+    case OPT_LINESEARCH: out->stop = STOP_LINESEARCH; break;
     case OPT_SIGNAL: out->stop = STOP_SIGNAL; out->cause = CAUSE_STOPPED; break;
+    case OPT_NOMEM: out->stop = STOP_FAILED; out->cause = CAUSE_NOMEM; break;
     default:
         out->stop = STOP_FAILED;
         out->cause = o.solve_failed ? CAUSE_SOLVER : CAUSE_NONFINITE;
@@ -619,7 +724,7 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     /* The model at the final theta: (c, a) as the objective defines them. */
     o.X = in->X, o.y = in->y, o.n = in->n;
     if (rc == 0) {
-        double f = obj_eval(&o, th, NULL);
+        double f = nn_obj_eval(&o, th, NULL);
         nn_form_M(o.w, o.a, th + o.off_W, out->M);
         out->c = o.c;
         int finite = isfinite(f) && isfinite(o.c);
@@ -634,6 +739,7 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     if (o.n_curve > 0)
         curve_finish(&o, th, rc == 0);
 
+cleanup:
     free(th);
     free(steps);
     free(o.a);

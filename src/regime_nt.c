@@ -13,7 +13,7 @@
  * ridge, c never penalised. lambda = 0: the minimum-||M||_F least-squares solution (the
  * lambda -> 0+ limit; for n >= p with a full-rank design it is the unique minimiser).
  * Solvers (all exact up to rounding except CG, which stops at a relative normal-equation
- * residual NT_CG_TOL and records it):
+ * residual NT_CG_TOL and records it; stop = exact for the direct ones, converged for CG):
  *   explicit  n p <= NT_EXPLICIT: the centred design (n x p, svec features) by dgelsd;
  *   normal    n >= p, p <= NT_DENSE_P: normal equations accumulated in row blocks, Cholesky
  *             (pseudo-inverse when singular at lambda = 0);
@@ -22,7 +22,11 @@
  *             then (A, C) = sum_j alpha_j (u_j u_j^T, u_j v_j^T);
  *   cg        otherwise: conjugate gradients on the normal equations with structured
  *             products (each O(n Nq d) through BLAS-3), started at 0 (so lambda = 0 gives
- *             the minimum-norm solution), at most NT_CG_MAXIT iterations.
+ *             the minimum-norm solution), at most NT_CG_MAXIT iterations. When CG
+ *             does not reach NT_CG_TOL (budget, or the p^T A p <= 0 breakdown of an
+ *             ill-conditioned system, e.g. at the interpolation threshold n ~ p) the
+ *             kernel (n < p) or normal solve follows, or the explicit one, when it needs
+ *             at most NT_FALLBACK_BYTES; otherwise the task fails with cause solver.
  * out->residual is always the relative normal-equation residual
  * ||F*(F theta - y_c)/n + lambda theta|| / ||F* y_c / n|| of the returned solution.
  * Memory: X Q (n x d) besides the caller's X, plus the solver's arrays (p^2, n^2 or n p
@@ -47,13 +51,23 @@
 #define NT_CHUNK 1024            /* rows per block for the normal equations */
 #define NT_CG_TOL 1e-10          /* relative normal-equation residual of the CG solver */
 #define NT_CG_MAXIT 3000
+#define NT_FALLBACK_BYTES (1024.0 * 1024 * 1024) /* largest direct solve after a short CG */
 #define NT_POP_TOL 1e-14         /* population mixture CG */
+#define NT_POP_ACCEPT 1e-10      /* its residual for a converged fit (else: cause solver) */
 #define NT_RCOND 1e-12
 
 enum { NT_SOLVER_EXPLICIT, NT_SOLVER_NORMAL, NT_SOLVER_KERNEL, NT_SOLVER_CG };
 static const char *const nt_solver_names[] = {"explicit", "normal", "kernel", "cg"};
 static int nt_last_solver = -1;
 static int nt_forced = -1;
+static long nt_cg_maxit = NT_CG_MAXIT;           /* tests may lower it (nt_test_limits) */
+static double nt_fallback_bytes = NT_FALLBACK_BYTES;
+
+void nt_test_limits(long cg_maxit, double fallback_bytes)
+{
+    nt_cg_maxit = cg_maxit > 0 ? cg_maxit : NT_CG_MAXIT;
+    nt_fallback_bytes = fallback_bytes >= 0 ? fallback_bytes : NT_FALLBACK_BYTES;
+}
 
 int nt_force_solver(const char *name)
 {
@@ -240,7 +254,7 @@ static long nt_cg(const NtOp *op, const double *rhs, double *theta, double *f,
         *converged = 1;
         goto out;
     }
-    for (it = 0; it < NT_CG_MAXIT; it++) {
+    for (it = 0; it < nt_cg_maxit; it++) {
         if (sqrt(rr) <= NT_CG_TOL * nb) {
             *converged = 1;
             break;
@@ -427,6 +441,28 @@ out:
     return rc;
 }
 
+/* One of the direct solvers (explicit, normal, kernel); 0 or -1. */
+static int nt_direct(const NtOp *op, const double *y, double ybar, double *theta, int solver)
+{
+    switch (solver) {
+    case NT_SOLVER_EXPLICIT: return nt_explicit(op, y, ybar, theta);
+    case NT_SOLVER_NORMAL: return nt_normal(op, y, ybar, theta);
+    case NT_SOLVER_KERNEL: return nt_kernel(op, y, theta);
+    default: return -1;
+    }
+}
+
+/* The memory a direct solver needs beyond the operator (bytes, approximate). */
+static double nt_direct_bytes(int solver, double n, double p)
+{
+    switch (solver) {
+    case NT_SOLVER_EXPLICIT: return 8.0 * (n * p + 2 * p * p + n + 3 * p);
+    case NT_SOLVER_NORMAL: return 8.0 * (p * p + NT_CHUNK * p + 3 * p);
+    case NT_SOLVER_KERNEL: return 8.0 * (2 * n * n + 2 * n);
+    default: return INFINITY;
+    }
+}
+
 static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out,
                      double *theta)
 {
@@ -463,14 +499,9 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
     int ok = -1;
     out->iterations = 0;
     out->stop = STOP_EXACT;
-    if (solver == NT_SOLVER_EXPLICIT)
-        ok = nt_explicit(&op, in->y, ybar, theta);
-    else if (solver == NT_SOLVER_NORMAL)
-        ok = nt_normal(&op, in->y, ybar, theta);
-    else if (solver == NT_SOLVER_KERNEL)
-        ok = nt_kernel(&op, in->y, theta);
+    if (solver != NT_SOLVER_CG)
+        ok = nt_direct(&op, in->y, ybar, theta, solver);
     if (ok != 0) { /* CG, or the fallback when a direct solve failed */
-        solver = NT_SOLVER_CG;
         int conv;
         long it = nt_cg(&op, rhs, theta, f, in->stop, &conv);
         if (it == -1) {
@@ -483,7 +514,26 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
             goto out;
         }
         out->iterations = it;
-        out->stop = conv ? STOP_TOL : STOP_BUDGET;
+        out->stop = STOP_CONVERGED;
+        if (!conv) {
+            /* CG ran out of iterations or broke down (p^T A p <= 0): a direct solve where
+             * it fits, else the task fails — a short CG is never stored as a fit. */
+            int fb = n < p ? NT_SOLVER_KERNEL : NT_SOLVER_NORMAL;
+            ok = -1;
+            if (solver == NT_SOLVER_CG && nt_direct_bytes(fb, n, p) <= nt_fallback_bytes)
+                ok = nt_direct(&op, in->y, ybar, theta, fb);
+            if (ok != 0 && solver != NT_SOLVER_EXPLICIT &&
+                nt_direct_bytes(NT_SOLVER_EXPLICIT, n, p) <= nt_fallback_bytes)
+                ok = nt_direct(&op, in->y, ybar, theta, fb = NT_SOLVER_EXPLICIT);
+            if (ok != 0) {
+                out->cause = CAUSE_SOLVER;
+                goto out;
+            }
+            solver = fb;
+            out->stop = STOP_EXACT;
+        } else {
+            solver = NT_SOLVER_CG;
+        }
     }
     nt_last_solver = solver;
     out->residual = nt_resid(&op, theta, rhs, f);
@@ -631,6 +681,13 @@ static int nt_fit(const FitInput *in, FitOutput *out)
                          &out->residual) != 0) {
             out->cause = CAUSE_SOLVER;
             goto fail;
+        }
+        if (in->target->model == MODEL_MIXTURE) { /* CG on a well-conditioned operator */
+            if (!(out->residual <= NT_POP_ACCEPT)) {
+                out->cause = CAUSE_SOLVER;
+                goto fail;
+            }
+            out->stop = STOP_CONVERGED;
         }
         goto check;
     }

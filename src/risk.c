@@ -31,40 +31,49 @@ int risk_predict(int d, double c, const double *M, long n, const double *X, doub
     return 0;
 }
 
-static double risk_loop(int d, double c, const double *M, long n, const double *X,
-                        const double *y, int zero_one)
+int risk_eval(int d, double c, const double *M, long n, const double *X, const double *y,
+              double *mse, double *err01)
 {
+    *mse = NAN;
+    if (err01)
+        *err01 = NAN;
     if (n <= 0)
-        return NAN;
+        return -1;
     double *f = malloc(sizeof(double) * RISK_CHUNK);
     if (!f)
-        return NAN;
-    double s = 0;
+        return -1;
+    double s2 = 0, s01 = 0;
     for (long j0 = 0; j0 < n; j0 += RISK_CHUNK) {
         long m = n - j0 < RISK_CHUNK ? n - j0 : RISK_CHUNK;
         if (risk_predict(d, c, M, m, X + (size_t)j0 * d, f) != 0) {
             free(f);
-            return NAN;
+            return -1;
         }
         for (long j = 0; j < m; j++) {
-            if (zero_one)
-                s += ((f[j] >= 0 ? 1.0 : -1.0) != y[j0 + j]);
-            else
-                s += (f[j] - y[j0 + j]) * (f[j] - y[j0 + j]);
+            double yj = y[j0 + j];
+            s2 += (f[j] - yj) * (f[j] - yj);
+            s01 += ((f[j] >= 0 ? 1.0 : -1.0) != yj);
         }
     }
     free(f);
-    return s / (double)n;
+    *mse = s2 / (double)n;
+    if (err01)
+        *err01 = s01 / (double)n;
+    return 0;
 }
 
 double risk_empirical(int d, double c, const double *M, long n, const double *X,
                       const double *y)
 {
-    return risk_loop(d, c, M, n, X, y, 0);
+    double mse;
+    risk_eval(d, c, M, n, X, y, &mse, NULL);
+    return mse;
 }
 
 double risk_error01(int d, double c, const double *M, long n, const double *X,
                     const double *y)
 {
-    return risk_loop(d, c, M, n, X, y, 1);
+    double mse, e01;
+    risk_eval(d, c, M, n, X, y, &mse, &e01);
+    return e01;
 }

@@ -84,6 +84,7 @@ int status_main(const CliArgs *args)
     Counts by[MODEL_COUNT][REGIME_COUNT];
     memset(by, 0, sizeof by);
     long total[3] = {0, 0, 0}, cause_count[CAUSE_COUNT] = {0}, last_fail[CAUSE_COUNT];
+    long stop_count[STOP_COUNT] = {0}; /* done tasks by why their fit ended */
     int max_attempts = 0;
     long rerun = 0;
     double done_seconds = 0;
@@ -101,6 +102,8 @@ int status_main(const CliArgs *args)
             rerun++;
         if (s == STORE_DONE && isfinite(res[i].seconds))
             done_seconds += res[i].seconds;
+        if (s == STORE_DONE && res[i].stop >= 0 && res[i].stop < STOP_COUNT)
+            stop_count[res[i].stop]++;
         if (s == STORE_FAILED && res[i].cause > 0 && res[i].cause < CAUSE_COUNT) {
             cause_count[res[i].cause]++;
             last_fail[res[i].cause] = i;
@@ -144,6 +147,13 @@ int status_main(const CliArgs *args)
                 printf("%s\"%s\": %ld", first ? "" : ", ", task_cause_name(k), cause_count[k]);
                 first = 0;
             }
+        printf("}, \"stops\": {");
+        first = 1;
+        for (int k = 0; k < STOP_COUNT; k++)
+            if (stop_count[k]) {
+                printf("%s\"%s\": %ld", first ? "" : ", ", task_stop_name(k), stop_count[k]);
+                first = 0;
+            }
         printf("}, \"runs\": [");
         for (int i = 0; i < nruns; i++) {
             const StoreRun *r = &runs[i];
@@ -175,6 +185,14 @@ int status_main(const CliArgs *args)
                            c->count[1], c->count[2], c->count[0]);
             }
         printf("  %-17s %8ld %8ld %8ld\n", "total", total[1], total[2], total[0]);
+        if (total[STORE_DONE]) { /* only exact and converged certify a fit */
+            printf("done by stop:");
+            for (int k = 0; k < STOP_COUNT; k++)
+                if (stop_count[k])
+                    printf(" %s %ld%s", task_stop_name(k), stop_count[k],
+                           task_stop_is_converged(k) ? "" : " (stopped short)");
+            printf("\n");
+        }
         if (max_attempts > 1)
             printf("attempts: up to %d; %ld tasks ran more than once\n", max_attempts, rerun);
         for (int k = 1; k < CAUSE_COUNT; k++)

@@ -47,6 +47,20 @@ const char *task_stop_name(int stop)
 
 int task_stop_is_converged(int stop) { return stop == STOP_EXACT || stop == STOP_CONVERGED; }
 
+int task_judge_stop(const JobSpec *job, int regime, long n, int stop, double risk_pop,
+                    double theory, double r0)
+{
+    if (n >= 0 || regime != REGIME_NN || !isfinite(theory) || !(r0 > 0))
+        return stop;
+    if (stop == STOP_SIGNAL || stop == STOP_FAILED)
+        return stop;
+    if ((risk_pop - theory) / r0 <= job->nn_opt_tol)
+        return STOP_CONVERGED; /* a global certificate, however the fit stopped */
+    if (stop == STOP_CONVERGED || stop == STOP_TOL)
+        return STOP_STALLED; /* stationary, or no decrease left, above the optimum */
+    return stop;             /* budget, linesearch */
+}
+
 /* ---- cache of (target, test set) ----
  * Tasks come largest first, so consecutive tasks on a worker rarely share a target:
  * keep a few entries, least recently used out first, within a memory cap (a test set
@@ -255,6 +269,11 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     in.Xtest = cache->Xt;
     in.ytest = cache->yt;
     in.n_test = cache->n_test;
+    /* The class optimum first: at n = inf a fit may stop once it is reached. */
+    res->theory = t->regime == REGIME_NN && job->nn_a_init == NN_A_SHARED
+                      ? theory_nn_shared_opt(tg, N) /* M = s W^T W, s of either sign */
+                      : theory_class_opt(tg, t->regime, W0, N);
+    in.r_star = n < 0 ? res->theory : NAN;
     FitOutput out;
     memset(&out, 0, sizeof out);
     out.M = M;
@@ -268,25 +287,34 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     res->iterations = out.iterations;
     res->residual = out.residual;
     res->stop = out.stop;
+    res->restarts = out.restarts;
     if (frc != 0) {
         res->cause = out.cause != CAUSE_NONE ? out.cause : CAUSE_SOLVER;
         if (stop && *stop && res->cause != CAUSE_STOPPED && t->regime == REGIME_NN)
             res->cause = CAUSE_STOPPED;
         goto done;
     }
+    /* Every metric the task has must be finite: a DONE row never holds a NaN. */
+    int bad = 0, nomem = 0;
     if (n > 0)
-        res->risk_train = risk_empirical(d, out.c, M, n, X, y);
-    if (cache->n_test > 0) {
-        res->risk_test = risk_empirical(d, out.c, M, cache->n_test, cache->Xt, cache->yt);
-        if (t->model == MODEL_MIXTURE)
-            res->error_test = risk_error01(d, out.c, M, cache->n_test, cache->Xt, cache->yt);
-    }
+        nomem |= risk_eval(d, out.c, M, n, X, y, &res->risk_train, NULL) != 0;
+    if (cache->n_test > 0)
+        nomem |= risk_eval(d, out.c, M, cache->n_test, cache->Xt, cache->yt, &res->risk_test,
+                           t->model == MODEL_MIXTURE ? &res->error_test : NULL) != 0;
     res->risk_pop = data_pop_risk(tg, out.c, M);
-    res->theory = t->regime == REGIME_NN && job->nn_a_init == NN_A_SHARED
-                      ? theory_nn_psd_opt(tg, N) /* M = s W^T W is semidefinite */
-                      : theory_class_opt(tg, t->regime, W0, N);
-    if (!isfinite(res->risk_pop) || !isfinite(out.c))
-        res->cause = CAUSE_NONFINITE;
+    if (t->model == MODEL_MIXTURE)
+        res->error_floor = data_lsq_error(tg, tg->s);
+    bad |= !isfinite(out.c) || !isfinite(res->risk_pop) || !isfinite(res->r0);
+    bad |= n > 0 && !isfinite(res->risk_train);
+    bad |= cache->n_test > 0 && !isfinite(res->risk_test);
+    bad |= cache->n_test > 0 && t->model == MODEL_MIXTURE && !isfinite(res->error_test);
+    if (nomem || bad) {
+        res->cause = nomem ? CAUSE_NOMEM : CAUSE_NONFINITE;
+        res->stop = STOP_FAILED;
+        goto done;
+    }
+    res->stop = task_judge_stop(job, t->regime, n, res->stop, res->risk_pop, res->theory,
+                                res->r0);
     if (extras) {
         if (extras->M)
             memcpy(extras->M, M, sizeof(double) * (size_t)d * d);

@@ -215,6 +215,8 @@ static double *target_eigenvalues(const Target *t)
 
 double theory_nn_opt(const Target *t, int N)
 {
+    if (t->model == MODEL_MIXTURE)
+        return data_lsq_risk(t, N);
     double *w = t->model == MODEL_QUADRATIC ? target_eigenvalues(t) : NULL;
     if (!w)
         return NAN;
@@ -227,19 +229,36 @@ double theory_nn_opt(const Target *t, int N)
     return 2.0 * r + t->tau * t->tau;
 }
 
-double theory_nn_psd_opt(const Target *t, int N)
+/* 2 (sum of the eigenvalues squared left out of the best rank-N fit of sign `sign`). */
+static double cone_opt(const Target *t, int N, int sign)
 {
     double *w = t->model == MODEL_QUADRATIC ? target_eigenvalues(t) : NULL;
     if (!w)
         return NAN;
-    int d = t->d;
-    /* ascending: keep the N largest positive eigenvalues, everything else is residual */
+    int d = t->d, keep = N > 0 ? N : 0;
+    /* ascending: keep the N largest eigenvalues of sign * B that are positive */
     double r = 0;
-    for (int j = 0; j < d; j++)
-        if (!(w[j] > 0 && j >= d - (N > 0 ? N : 0)))
+    for (int j = 0; j < d; j++) {
+        int rank = sign > 0 ? d - 1 - j : j; /* 0 for the most useful one */
+        if (!(sign * w[j] > 0 && rank < keep))
             r += w[j] * w[j];
+    }
     free(w);
     return 2.0 * r + t->tau * t->tau;
+}
+
+double theory_nn_psd_opt(const Target *t, int N)
+{
+    if (t->model == MODEL_MIXTURE) /* M* = gamma U U^T is semidefinite */
+        return data_lsq_risk(t, N);
+    return cone_opt(t, N, 1);
+}
+
+double theory_nn_shared_opt(const Target *t, int N)
+{
+    if (t->model == MODEL_MIXTURE)
+        return data_lsq_risk(t, N);
+    return fmin(cone_opt(t, N, 1), cone_opt(t, N, -1));
 }
 
 double theory_class_opt(const Target *t, int regime, const double *W, int N)

@@ -64,8 +64,13 @@ static void defaults(void)
     CHECK(j.nn_method == NN_METHOD_DEFAULT && j.nn_lr == 0 && j.nn_steps == 2000 && j.nn_batch == 100 &&
               j.nn_tol == 1e-10 && j.nn_a_init == NN_A_NORMAL && j.init == INIT_GAUSSIAN, "train defaults");
     CHECK(j.test_samples == 10000 && !j.save_weights && j.curve_points == 0, "eval defaults");
-    CHECK(job_nn_method(&j, -1) == NN_METHOD_POPULATION && job_nn_method(&j, 100) == NN_METHOD_GD,
-          "auto: population for inf, gd for finite n");
+    CHECK(job_nn_method(&j, -1) == NN_METHOD_VARPRO && job_nn_method(&j, 100) == NN_METHOD_VARPRO,
+          "auto: varpro for inf and finite n");
+    CHECK(j.nn_gtol == 1e-9 && j.nn_opt_tol == 1e-9 && j.nn_restarts == 32, "NN stop defaults");
+    JobSpec k;
+    CHECK(load("[grid]\nd = 20\nrho = 1\n[train]\nnn_method = classic\n", &k) == 0 &&
+              job_nn_method(&k, -1) == NN_METHOD_POPULATION && job_nn_method(&k, 100) == NN_METHOD_GD,
+          "classic: population for inf, gd for finite n (what auto meant before)");
 }
 
 static void identity(void)
@@ -102,6 +107,25 @@ static void identity(void)
     }
     free(text);
     CHECK(load(ini, &r) == 0 && job_hash(&r) == job_hash(&a), "canonical text round-trips to the same hash");
+
+    /* nn_method: auto now means varpro. A job that runs nn with auto is the job with
+     * varpro (its results differ from what auto meant before, so it is not the old job);
+     * classic is exactly the old auto; a job without nn keeps its identity. */
+    JobSpec au, vp, cl, rf, rfc;
+    load("[grid]\nd = 20\nrho = 1\n", &au);
+    load("[grid]\nd = 20\nrho = 1\n[train]\nnn_method = varpro\n", &vp);
+    load("[grid]\nd = 20\nrho = 1\n[train]\nnn_method = classic\n", &cl);
+    load("[grid]\nd = 20\nrho = 1\nregime = rf, nt\n", &rf);
+    load("[grid]\nd = 20\nrho = 1\nregime = rf, nt\n[train]\nnn_method = classic\n", &rfc);
+    CHECK(job_hash(&au) == job_hash(&vp), "nn with auto == nn with varpro");
+    CHECK(job_hash(&au) != job_hash(&cl), "auto != classic when the job runs nn");
+    CHECK(job_hash(&rf) == job_hash(&rfc), "without nn the method does not change the identity");
+    text = NULL;
+    mem = open_memstream(&text, &len);
+    job_print_canonical(&cl, mem);
+    fclose(mem);
+    CHECK(!strstr(text, "nn_method"), "classic prints no nn_method line (the old auto's text)");
+    free(text);
 }
 
 int main(void)
