@@ -5,10 +5,14 @@
 
 - width (Ghorbani et al. 2019, Fig. 1 style): normalised population risk R/R0 against
   N/d, one curve per regime (RF, NT, NN), mean +- standard error over replicates, the
-  SPEC §3 limits (d -> inf) as lines, one panel per (model, target, d, n). For finite n
-  the training risk is drawn hollow and the class optimum at this d and n = inf (per task
-  W0, the results' `theory` field) dotted. Mixture panels add a row with the 0-1 test
-  error, the Bayes error as a floor and chance (1/2).
+  SPEC §3 limits (d -> inf) as dashed lines, one panel per (model, target, d, n). For
+  finite n the training risk is drawn hollow (dash-dotted) and the class optimum at this
+  d and n = inf (per task W0, the results' `theory` field) dotted with x. Mixture panels
+  add a row with the 0-1 test error, the Bayes error and the error of the best
+  square-loss quadratic predictor M* (`error_floor`) as floors, and chance (1/2).
+- Points outside a panel's y range are drawn as triangles at its edge (off scale), and a
+  red ring marks a point where some replicate's fit stopped short (stop other than exact
+  or converged: tol, budget, linesearch, stalled).
 - learning: R/R0 against n (log-log), one panel per (model, target, d, N), one curve per
   regime; the n = inf value as a dashed line, the regimes' parameter counts as ticks.
 - curves: NN training curves (/curves, curve_points > 0): risk against the optimiser step.
@@ -35,6 +39,7 @@ MARKERS = {"rf": "s", "nt": "^", "nn": "o", "null": "x"}
 LABELS = {"rf": "RF", "nt": "NT", "nn": "NN", "null": "null"}
 REGIME_ORDER = ["rf", "nt", "nn", "null"]
 LOG_FLOOR = 1e-4  # learning curves: smaller risks are drawn as arrows at the axis
+OFFSET = {"rf": 0, "nt": 1, "nn": 2, "null": 3}  # stacks off-scale markers of regimes
 
 
 def n_label(n, d):
@@ -65,6 +70,40 @@ def group_stats(df, keys, value):
     out["se"] = out["std"] / np.sqrt(out["count"])
     out.loc[out["count"] < 2, "se"] = np.nan
     return out
+
+
+def short_stats(df, keys):
+    """Per group of DONE replicates: how many stopped short of a certified fit."""
+    d = df[df["done"]].assign(_short=~df.loc[df["done"], "converged"])
+    return d.groupby(keys)["_short"].sum().reset_index()
+
+
+def mark_short(ax, st, short, key):
+    """Red rings on the points (st: key, mean) of groups with a fit that stopped short."""
+    m = st.merge(short, on=key, how="left")
+    m = m[(m["_short"] > 0) & np.isfinite(m["mean"])]
+    if len(m):
+        ax.scatter(m[key], m["mean"], s=110, facecolors="none", edgecolors="red", lw=1.3,
+                   zorder=6, label="fit stopped short (not converged)")
+
+
+def off_scale(ax, x, y, regime, lo, hi, log=False):
+    """Triangles at the panel edge for values outside [lo, hi]; returns the mask of the
+    values inside. Regimes are stacked so that one does not hide another."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    inside = (y >= lo) & (y <= hi)
+    k = OFFSET.get(regime, 0)
+    if log:
+        up, down = hi / (1.35 ** (k + 1)), lo * (1.35 ** (k + 1))
+    else:
+        up, down = hi - (hi - lo) * 0.03 * (k + 1), lo + (hi - lo) * 0.03 * (k + 1)
+    for mask, yy, mk, lab in (((y > hi), up, "^", "above the panel (off scale)"),
+                              ((y < lo), down, "v", "below the panel (off scale)")):
+        if mask.any():
+            ax.plot(x[mask], np.full(mask.sum(), yy), ls="none", marker=mk, ms=6,
+                    color=COLORS.get(regime, "k"), mec="k", mew=0.5, zorder=5,
+                    label="%s %s" % (LABELS.get(regime, regime), lab))
+    return inside
 
 
 def errorbar(ax, x, y, se, regime, label=None, hollow=False, ls_="-", ms=5, z=3):
@@ -108,35 +147,56 @@ def width_panels(df):
     return [tuple(r) for r in keys[["model", "target", "d", "n"]].itertuples(index=False)]
 
 
+def width_ylim(sub, logy):
+    """The y range of a risk panel: 0 .. max(1.05, min(top, 1.5)) linear (finite-n peaks
+    above 1.5 R0 are drawn off scale), a decade range down to the smallest nonzero value
+    on a log scale (exact zeros, e.g. NT and NN at N >= d, are below it)."""
+    vals = sub[sub["done"]]["risk_pop_norm"].to_numpy(float)
+    vals = vals[np.isfinite(vals)]
+    if logy:
+        pos = vals[vals > 1e-8]
+        return (max(pos.min() * 0.4, 1e-6) if len(pos) else 1e-4), 1.5
+    top = vals.max() * 1.05 if len(vals) else 1.05
+    return 0.0, max(1.05, min(top, 1.5))
+
+
 def draw_width_risk(ax, sub, model, target, d, n, logy=False):
     regimes = [r for r in REGIME_ORDER if r in set(sub["regime"])]
     rho_max = sub["rho"].max()
     logx = sub["rho"].max() / max(sub["rho"].min(), 1e-12) > 20
+    lo, hi = width_ylim(sub, logy)
     for r in regimes:
         s = sub[sub["regime"] == r]
         metric = "risk_pop_norm" if np.isfinite(s["risk_pop_norm"]).any() else "risk_test_norm"
         st = group_stats(s, ["rho"], metric).sort_values("rho")
         lab = LABELS[r] + ("" if metric == "risk_pop_norm" else " (test)")
-        errorbar(ax, st["rho"], st["mean"], st["se"], r, label=lab)
+        inside = off_scale(ax, st["rho"], st["mean"], r, lo, hi, logy)
+        errorbar(ax, st["rho"][inside], st["mean"][inside], st["se"][inside], r, label=lab)
+        mark_short(ax, st[inside], short_stats(s, ["rho"]), "rho")
         if np.isfinite(n):
             tr = group_stats(s, ["rho"], "risk_train_norm").sort_values("rho")
+            tr = tr[(tr["mean"] >= lo) & (tr["mean"] <= hi)]  # training risks: 0 at interpolation
             if len(tr):
-                errorbar(ax, tr["rho"], tr["mean"], tr["se"], r, hollow=True, ls_=":", ms=4,
+                errorbar(ax, tr["rho"], tr["mean"], tr["se"], r, hollow=True, ls_="-.", ms=4,
                          label="%s train" % LABELS[r], z=2)
         # class optimum at this d, n = inf (per-task theory field), where it is informative
         if (np.isfinite(n) or r == "nn") and "theory" in s:
             opt = s.assign(t_norm=s["theory"] / s["r0"])
             ot = group_stats(opt, ["rho"], "t_norm").sort_values("rho")
+            ot = ot[(ot["mean"] >= lo) & (ot["mean"] <= hi)]
             if len(ot):
                 ax.plot(ot["rho"], ot["mean"], color=COLORS[r], ls=(0, (1, 1.5)), lw=1.2,
                         marker="x", ms=4, alpha=0.9, label="%s class optimum at this d, n = \u221e" % LABELS[r],
                         zorder=1)
         # SPEC §3 limit (d -> inf)
         if model == "quadratic":
-            lo = 0.0 if not logx else sub["rho"].min() * 0.8
-            grid = np.geomspace(max(lo, 1e-3), rho_max * 1.05, 400) if logx else \
+            xlo = 0.0 if not logx else sub["rho"].min() * 0.8
+            grid = np.geomspace(max(xlo, 1e-3), rho_max * 1.05, 400) if logx else \
                 np.linspace(0, rho_max * 1.05, 400)
-            ax.plot(grid, ls.theory_curve(model, target, r, grid), color=COLORS[r], ls="--",
+            lim = np.asarray(ls.theory_curve(model, target, r, grid), float)
+            if logy:  # a limit that reaches 0 leaves the log panel at its floor, not as a wall
+                lim = np.where(lim >= lo, lim, np.nan)
+            ax.plot(grid, lim, color=COLORS[r], ls="--",
                     lw=1.0, alpha=0.7, label="%s limit d\u2192\u221e (SPEC \u00a73)" % LABELS[r],
                     zorder=1)
     if logx:
@@ -147,15 +207,21 @@ def draw_width_risk(ax, sub, model, target, d, n, logy=False):
     ax.set_ylabel("R / R\u2080 (population)" if model == "quadratic" else "square loss R / R\u2080")
     if logy:
         ax.set_yscale("log")
-        vals = sub[sub["done"]]["risk_pop_norm"].to_numpy(float)
-        vals = vals[np.isfinite(vals) & (vals > 1e-8)]  # exact zeros (N >= d) sit off-scale
-        ax.set_ylim(max(vals.min() * 0.4, 1e-6) if len(vals) else 1e-4, 1.5)
         ax.set_ylabel(ax.get_ylabel() + ", log scale")
-    else:
-        top = ax.get_ylim()[1]
-        ax.set_ylim(0, max(1.05, min(top, 1.5)))  # points above 1.5 R0 (finite-n peaks) run off
+    ax.set_ylim(lo, hi)
     ax.grid(alpha=0.3)
     ax.set_title(panel_title(model, target, d, n), fontsize=9)
+
+
+def draw_error_floors(ax, sub):
+    """The mixture's floors: the Bayes error (any classifier) and the 0-1 error of the best
+    square-loss quadratic predictor M* (the regimes fit the square loss)."""
+    done = sub[sub["done"]]
+    if "bayes_error" in done and np.isfinite(done["bayes_error"]).any():
+        ax.axhline(done["bayes_error"].mean(), color="k", ls="--", lw=1, label="Bayes error")
+    if "error_floor" in done and np.isfinite(done["error_floor"]).any():
+        ax.axhline(done["error_floor"].mean(), color="k", ls="-.", lw=1,
+                   label="0-1 error of the best square-loss quadratic M*")
 
 
 def draw_width_error(ax, sub, d, n):
@@ -164,9 +230,8 @@ def draw_width_error(ax, sub, d, n):
         s = sub[sub["regime"] == r]
         st = group_stats(s, ["rho"], "error_test").sort_values("rho")
         errorbar(ax, st["rho"], st["mean"], st["se"], r, label=LABELS[r])
-    if "bayes_error" in sub and np.isfinite(sub["bayes_error"]).any():
-        b = sub[sub["done"]]["bayes_error"].mean()
-        ax.axhline(b, color="k", ls="--", lw=1, label="Bayes error (mixture)")
+        mark_short(ax, st, short_stats(s, ["rho"]), "rho")
+    draw_error_floors(ax, sub)
     ax.axhline(0.5, color="0.5", ls=":", lw=1, label="chance")
     ax.set_xlabel("N / d")
     ax.set_ylabel("0-1 test error")
@@ -257,13 +322,16 @@ def fig_learning(df):
             s = fin[fin["regime"] == r]
             st = group_stats(s, ["n"], metric).sort_values("n")
             if model == "quadratic":  # log scale: (numerically) exact zeros drawn as arrows
-                tiny = st["mean"] < LOG_FLOOR
+                tiny = (st["mean"] < LOG_FLOOR).to_numpy()
                 if tiny.any():
                     anytiny = True
-                    ax.plot(st["n"][tiny], np.full(tiny.sum(), LOG_FLOOR * 1.6), ls="none",
-                            marker="v", ms=6, color=COLORS[r], label="R/R\u2080 < %g (off scale)" % LOG_FLOOR)
+                    # stacked per regime so that one regime's arrows do not hide another's
+                    ax.plot(st["n"][tiny], np.full(tiny.sum(), LOG_FLOOR * 1.5 ** (OFFSET[r] + 1)),
+                            ls="none", marker="v", ms=6, color=COLORS[r], mec="k", mew=0.5,
+                            label="%s R/R\u2080 < %g (off scale)" % (LABELS[r], LOG_FLOOR))
                 st = st[~tiny]
             errorbar(ax, st["n"], st["mean"], st["se"], r, label=LABELS[r])
+            mark_short(ax, st, short_stats(s, ["n"]), "n")
             if len(st):
                 pos = st["mean"][st["mean"] > 0]
                 if len(pos):
@@ -278,9 +346,8 @@ def fig_learning(df):
             if model == "quadratic" and r in ("rf", "nt"):
                 ax.axvline(param_counts(N, d)[r], color=COLORS[r], ls=":", lw=1, alpha=0.8,
                            label="%s parameter count" % LABELS[r])
-        if model == "mixture" and "bayes_error" in sub and np.isfinite(sub["bayes_error"]).any():
-            ax.axhline(sub[sub["done"]]["bayes_error"].mean(), color="k", ls="--", lw=1,
-                       label="Bayes error")
+        if model == "mixture":
+            draw_error_floors(ax, sub)
         ax.set_xscale("log")
         ax.set_xlabel("training samples n")
         if model == "quadratic":

@@ -15,7 +15,7 @@ for target in exponential lowrank signed wigner; do
   for init in normal positive shared; do
     f=$work/$target-$init
     {
-      printf '[sweep]\nname = reach\nseed = 11\nreplicates = 3\n'
+      printf '[sweep]\nname = reach\nseed = %s\nreplicates = 3\n' "${SEED:-11}"
       printf '[model]\ntarget = %s\nrank = 8\n' "$target"
       printf '[grid]\nd = 40, 50, 60\nrho = 0.25, 0.5, 1, 1.5\nn = inf\nregime = nn\n'
       printf '[train]\nnn_a_init = %s\n' "$init"

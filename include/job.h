@@ -96,6 +96,8 @@ uint64_t job_hash(const JobSpec *job);
 
 /* n for one task: -1 for the population (n = inf). */
 long job_n_value(const NSpec *ns, int d, int N);
+/* 1 when the job's regime list contains `regime` (REGIME_*). */
+int job_has_regime(const JobSpec *job, int regime);
 /* The NN method a task at size n actually runs (resolves NN_METHOD_DEFAULT). */
 int job_nn_method(const JobSpec *job, long n);
 

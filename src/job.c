@@ -111,7 +111,7 @@ static const JobKey job_keys[] = {
      "samples per step for nn_method = sgd"},
     {"train", "nn_tol", KT_DOUBLE, "1e-10", 0, 1, NULL, F(nn_tol), NOCOUNT,
      "stop (stop = tol) when the relative loss decrease falls below this"},
-    {"train", "nn_gtol", KT_DOUBLE, "1e-9", 0, 1, NULL, F(nn_gtol), NOCOUNT,
+    {"train", "nn_gtol", KT_DOUBLE, "1e-6", 0, 1, NULL, F(nn_gtol), NOCOUNT,
      "stationarity test: stop (converged) when |gradient| |parameters| <= nn_gtol * initial loss"},
     {"train", "nn_opt_tol", KT_DOUBLE, "1e-9", 0, 1, NULL, F(nn_opt_tol), NOCOUNT,
      "n = inf: the fit stops, converged, within nn_opt_tol * R0 of the exact class optimum; "
@@ -754,13 +754,15 @@ static int blame(const ParseCtx *c, const char *section, const char *name)
     return i >= 0 && c->key_line[i] ? c->key_line[i] : c->line;
 }
 
-static int has(const JobSpec *job, int regime)
+int job_has_regime(const JobSpec *job, int regime)
 {
     for (int i = 0; i < job->n_regimes; i++)
         if (job->regimes[i] == regime)
             return 1;
     return 0;
 }
+
+static int has(const JobSpec *job, int regime) { return job_has_regime(job, regime); }
 
 static void validate(ParseCtx *c)
 {

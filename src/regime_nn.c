@@ -506,20 +506,30 @@ static double stop_value(const NnObj *o, double f_ref)
 
 /* L-BFGS on W from th; then, while it stops at a point that is not provably optimal
  * (stationary, tolerance or failed line search, and above stop_value), escapes
- * (nn_escape) and runs again, at most job nn_restarts times, within one budget of
- * nn_steps iterations in all. */
+ * (nn_escape) and runs again, at most job nn_restarts times; a tolerance stop that no
+ * escape improves is continued once without the tolerance test. One budget of nn_steps
+ * iterations in all. */
 static int varpro_run(NnObj *o, double *th, const OptOptions *opt0, OptResult *r,
                       int *restarts)
 {
     OptOptions opt = *opt0;
     o->iter_base = 0;
-    int rc = opt_lbfgs(nn_obj_eval, o, o->np, th, &opt, r);
-    while (rc == 0 && *restarts < o->in->job->nn_restarts && !(r->f <= opt0->f_stop) &&
+    int rc = opt_lbfgs(nn_obj_eval, o, o->np, th, &opt, r), polished = 0;
+    while (rc == 0 && !(r->f <= opt0->f_stop) &&
            (r->why == OPT_TOL || r->why == OPT_CONVERGED || r->why == OPT_LINESEARCH)) {
         double f = r->f;
-        if (nn_escape(o, th, &f) != 1)
+        if (*restarts < o->in->job->nn_restarts && nn_escape(o, th, &f) == 1) {
+            (*restarts)++;
+            opt.tol = opt0->tol;
+        } else if (r->why == OPT_TOL && !polished) {
+            /* A small relative decrease is no certificate (L-BFGS met it with gradients
+             * 1e-5 of the loss scale): go on, with the stationarity test and the line
+             * search as the only stops, once. */
+            polished = 1;
+            opt.tol = 0;
+        } else {
             break;
-        (*restarts)++;
+        }
         long used = r->iterations, evals = r->evals;
         opt.max_iter = opt0->max_iter - used;
         if (opt.max_iter <= 0) {
@@ -686,7 +696,9 @@ static int nn_fit(const FitInput *in, FitOutput *out)
         OptOptions opt = {0};
         opt.max_iter = job->nn_steps;
         opt.tol = job->nn_tol;
-        opt.gtol = job->nn_gtol;
+        /* at n = inf the known optimum is the test (stop_value): a small gradient there
+         * would only stop the fit early, above it */
+        opt.gtol = o.pop && isfinite(in->r_star) ? 0 : job->nn_gtol;
         /* The objective at the start fixes the scale of the stationarity test and of the
          * interpolation floor for every run, escapes included. */
         opt.f_ref = nn_obj_eval(&o, th, NULL);

@@ -240,7 +240,11 @@ static int open_results(const CliArgs *args, RunCtx *c, const char *text, const 
         if (rc == STORE_EJOB)
             log_error("%s: made from a different job than %s (job hash %s); give another -o "
                       "or the job file that made it (its text is in the file: "
-                      "h5dump -a job_text %s)", args->out, args->job, hash, args->out);
+                      "h5dump -a job_text %s)%s", args->out, args->job, hash, args->out,
+                      job_has_regime(&c->job, REGIME_NN) && c->job.nn_method == NN_METHOD_DEFAULT
+                          ? "; a file made when nn_method = auto meant gd/population resumes "
+                            "with nn_method = classic"
+                          : "");
         else if (rc == STORE_EFOREIGN)
             log_error("%s: exists but is not a lazysweep results file; give another -o", args->out);
         else

@@ -66,7 +66,7 @@ static void defaults(void)
     CHECK(j.test_samples == 10000 && !j.save_weights && j.curve_points == 0, "eval defaults");
     CHECK(job_nn_method(&j, -1) == NN_METHOD_VARPRO && job_nn_method(&j, 100) == NN_METHOD_VARPRO,
           "auto: varpro for inf and finite n");
-    CHECK(j.nn_gtol == 1e-9 && j.nn_opt_tol == 1e-9 && j.nn_restarts == 32, "NN stop defaults");
+    CHECK(j.nn_gtol == 1e-6 && j.nn_opt_tol == 1e-9 && j.nn_restarts == 32, "NN stop defaults");
     JobSpec k;
     CHECK(load("[grid]\nd = 20\nrho = 1\n[train]\nnn_method = classic\n", &k) == 0 &&
               job_nn_method(&k, -1) == NN_METHOD_POPULATION && job_nn_method(&k, 100) == NN_METHOD_GD,
