@@ -27,7 +27,7 @@ except ImportError:  # let `import lazysweep` work for the pure functions (theor
 # Names in enum order, as in src/job.c (also read from the file's enum types when present).
 MODELS = ["quadratic", "mixture"]
 TARGETS = ["exponential", "wigner", "lowrank", "signed"]
-REGIMES = ["rf", "nt", "nn", "null"]
+REGIMES = ["rf", "nt", "nn", "null", "alpha", "alpha_lin", "onestep", "krr_rf", "krr_nt"]
 STATUS = {0: "pending", 1: "done", 2: "failed"}
 CAUSES = {0: "none", 1: "nonfinite", 2: "solver", 3: "nomem", 4: "stopped", 5: "invalid"}
 STOPS = {-1: "not written", 0: "exact", 1: "tol", 2: "budget", 3: "signal", 4: "failed",
@@ -40,7 +40,7 @@ RESULT_METRICS = ["risk_train", "risk_test", "risk_pop", "r0", "error_test", "ba
 SUMMARY_COLUMNS = ["model", "target", "d", "N", "rho", "n", "regime", "replicates",
                    "risk_pop_mean", "risk_pop_se", "risk_test_mean", "risk_test_se",
                    "risk_train_mean", "risk_train_se", "error_test_mean", "error_test_se",
-                   "theory", "not_converged"]
+                   "theory", "not_converged", "alpha", "eta"]
 
 
 # ---- SPEC §3 limits (a faithful port of src/theory.c: theory_limit) ----------------------
@@ -176,6 +176,9 @@ def load(path):
         "n": np.where(tasks["n"] < 0, np.inf, tasks["n"].astype(np.float64)),
         "regime": [regimes.get(int(v), "?") for v in tasks["regime"]],
         "replicate": tasks["replicate"].astype(np.int64),
+        # the axes of the regimes beyond the paper; files made before them lack the fields
+        "alpha": tasks["alpha"].astype(np.float64) if "alpha" in tdt.names else np.nan,
+        "eta": tasks["eta"].astype(np.float64) if "eta" in tdt.names else np.nan,
     })
     df["rho"] = df["N"] / df["d"]
     df["status"] = status.astype(np.int64)
@@ -189,11 +192,13 @@ def load(path):
         df[name] = col
     df["cause_name"] = df["cause"].map(CAUSES).fillna("?") if "cause" in df else "none"
     df["stop_name"] = df["stop"].map(STOPS).fillna("?") if "stop" in df else "?"
-    # files made before these members existed: restarts 0, error_floor NaN (the C reader's fill)
-    if "restarts" not in df:
-        df["restarts"] = 0
-    if "error_floor" not in df:
-        df["error_floor"] = np.nan
+    # files made before these members existed: the C reader's fill values
+    for name, fill in (("restarts", 0), ("error_floor", np.nan), ("t_final", np.nan),
+                       ("theta_dist", np.nan), ("dead", -1), ("risk_nt", np.nan),
+                       ("risk_ey", np.nan), ("ebar", np.nan), ("step_norm", np.nan),
+                       ("risk_rf0", np.nan)):
+        if name not in df:
+            df[name] = fill
     df["converged"] = df["stop"].isin(CERTIFIED_STOPS) if "stop" in df else False
     for m in ("risk_pop", "risk_test", "risk_train"):
         if m in df:
@@ -260,8 +265,12 @@ def summary(df):
         done["_m"] = done["model"].map({m: i for i, m in enumerate(MODELS)})
         done["_t"] = done["target"].map({t: i for i, t in enumerate(TARGETS)}).fillna(-1)
         done["_r"] = done["regime"].map({r: i for i, r in enumerate(REGIMES)})
-        done = done.sort_values(["_m", "_t", "d", "N", "n", "_r", "id"], kind="mergesort")
-        keys = ["_m", "_t", "d", "N", "n", "_r"]
+        # alpha / eta: NaN (no such axis) sorts first, as in the C program
+        done["_a"] = done["alpha"].fillna(-np.inf)
+        done["_e"] = done["eta"].fillna(-np.inf)
+        done = done.sort_values(["_m", "_t", "d", "N", "n", "_r", "_a", "_e", "id"],
+                                kind="mergesort")
+        keys = ["_m", "_t", "d", "N", "n", "_r", "_a", "_e"]
         for _, g in done.groupby(keys, sort=False):
             t = g.iloc[0]
             r0 = g["r0"].to_numpy(float)
@@ -274,6 +283,7 @@ def summary(df):
             row["error_test_mean"], row["error_test_se"] = _mean_se(g["error_test"].to_numpy(float))
             row["theory"] = theory_limit(t["model"], t["target"], t["regime"], row["rho"])
             row["not_converged"] = int((~g["converged"]).sum())
+            row["alpha"], row["eta"] = float(t["alpha"]), float(t["eta"])
             rows.append(row)
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     out.attrs.update(df.attrs)
@@ -299,6 +309,8 @@ def to_csv(tab, out):
         for c, v in zip(SUMMARY_COLUMNS, r):
             if c == "n":
                 cells.append("inf" if math.isinf(v) else str(int(v)))
+            elif c in ("alpha", "eta") and isinstance(v, float) and math.isinf(v):
+                cells.append("inf")
             else:
                 cells.append(_fmt(v))
         out.write(",".join(cells) + "\n")

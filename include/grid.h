@@ -1,7 +1,10 @@
 /* grid: the task table of a job (DESIGN §4). A task is one (model, d, N, n, regime,
- * replicate); its id is its position in the fixed mixed-radix order of the job's
- * axes in that order, after removing duplicates (two rho values giving the same N,
- * two n forms giving the same n). The same job always gives the same ids.
+ * [alpha or eta], replicate); its id is its position in the fixed mixed-radix order of
+ * the job's axes in that order, after removing duplicates (two rho values giving the
+ * same N, two n forms giving the same n). The alpha axis expands only the alpha and
+ * alpha_lin regimes, the onestep_eta axis only onestep; the krr regimes have no width
+ * (one task at the first width, N = 0). A job without those regimes has the ids it
+ * always had. The same job always gives the same ids.
  * Also the cost model (flops, peak memory) used by plan and the scheduler. */
 #ifndef LS_GRID_H
 #define LS_GRID_H
@@ -18,6 +21,8 @@ typedef struct {
     long n;        /* training samples, -1 = population (n = inf) */
     int regime;    /* REGIME_* */
     int replicate; /* 0 .. replicates-1 */
+    double alpha;  /* alpha regimes: the scale; NaN otherwise */
+    double eta;    /* onestep: eta~ (may be INFINITY); NaN otherwise */
 } Task;
 
 typedef struct {

@@ -14,8 +14,18 @@
 
 enum { MODEL_QUADRATIC, MODEL_MIXTURE, MODEL_COUNT };
 enum { TARGET_EXPONENTIAL, TARGET_WIGNER, TARGET_LOWRANK, TARGET_SIGNED, TARGET_COUNT };
-/* REGIME_NULL fits nothing instantly: for testing the scheduler and the store. */
-enum { REGIME_RF, REGIME_NT, REGIME_NN, REGIME_NULL, REGIME_COUNT };
+/* REGIME_NULL fits nothing instantly: for testing the scheduler and the store. Beyond the
+ * paper (SPEC §6-8): ALPHA / ALPHA_LIN (lazy <-> rich by the scale alpha, and its
+ * linearisation), ONESTEP (one large first-layer step, then RF), KRR_RF / KRR_NT (the
+ * kernel limits N -> inf; tasks have no width, N = 0). Never renumber: files store them. */
+enum { REGIME_RF, REGIME_NT, REGIME_NN, REGIME_NULL, REGIME_ALPHA, REGIME_ALPHA_LIN,
+       REGIME_ONESTEP, REGIME_KRR_RF, REGIME_KRR_NT, REGIME_COUNT };
+/* The grid axis a regime adds (after regime, before replicate): none, alpha, onestep_eta. */
+enum { AXIS_NONE, AXIS_ALPHA, AXIS_ETA };
+/* onestep_a0 given as a rule rather than a number. */
+#define ONESTEP_A0_INV_N (-1.0)      /* 1/N */
+#define ONESTEP_A0_INV_SQRT_N (-2.0) /* 1/sqrt(N) */
+enum { KRR_SOLVER_AUTO, KRR_SOLVER_DIRECT, KRR_SOLVER_CG };
 enum { INIT_GAUSSIAN, INIT_SPHERE };
 /* NN_METHOD_DEFAULT ("auto") is varpro (with escapes from stationary points): the method
  * that reaches the class optimum. NN_METHOD_CLASSIC resolves per task as auto did before
@@ -56,6 +66,10 @@ typedef struct {
     int n_n;
     NSpec n[JOB_MAX_LIST];
     int n_regimes, regimes[REGIME_COUNT]; /* REGIME_*, in the order given */
+    int n_alpha;
+    double alpha[JOB_MAX_LIST];  /* alpha and alpha_lin: scales alpha > 0 */
+    int n_eta;
+    double eta[JOB_MAX_LIST];    /* onestep: eta~ >= 0 or INFINITY */
     /* [train] */
     int init;                    /* INIT_* */
     double ridge;                /* lambda >= 0 */
@@ -69,6 +83,16 @@ typedef struct {
     double nn_gtol;              /* stationarity: |grad| |theta| <= nn_gtol * initial loss */
     double nn_opt_tol;           /* n = inf: converged = within nn_opt_tol * R0 of the optimum */
     int nn_restarts;             /* varpro: escapes from stationary points, at most */
+    double alpha_lr;             /* 0 = auto: eta(alpha) = eta_1 min(1, alpha)^(4/3) */
+    double alpha_horizon;        /* 0 = auto: where linearised GD is near the NT risk */
+    double alpha_horizon_tol;    /* auto horizon: within this * R0 of the NT risk */
+    double alpha_tol;            /* stop when the decrease over 200 steps < this * R */
+    int n_onestep_n0;
+    NSpec onestep_n0[JOB_MAX_LIST]; /* [0]: samples of the one step (inf: population step) */
+    double onestep_a0;           /* > 0, or ONESTEP_A0_INV_N / ONESTEP_A0_INV_SQRT_N */
+    int onestep_center;          /* 1: c0 = the optimal offset at initialisation */
+    int krr_solver;              /* KRR_SOLVER_* */
+    long krr_max_direct;         /* largest n for the direct solve */
     int n_drops;                 /* nn_lr_drops: from step drop_step[k] on, lr *= drop_factor[k] */
     long drop_step[JOB_MAX_DROPS];
     double drop_factor[JOB_MAX_DROPS];
@@ -96,6 +120,11 @@ uint64_t job_hash(const JobSpec *job);
 
 /* n for one task: -1 for the population (n = inf). */
 long job_n_value(const NSpec *ns, int d, int N);
+/* The axis (AXIS_*) a regime adds to the grid, and whether its tasks have a width. */
+int job_regime_axis(int regime);
+int job_regime_has_width(int regime);
+/* a0 of the onestep regime at width N (resolves the 1/N and 1/sqrtN rules). */
+double job_onestep_a0(const JobSpec *job, int N);
 /* 1 when the job's regime list contains `regime` (REGIME_*). */
 int job_has_regime(const JobSpec *job, int regime);
 /* The NN method a task at size n actually runs (resolves NN_METHOD_DEFAULT). */

@@ -28,6 +28,10 @@ typedef struct {
     double r_star;           /* n = inf: the exact class optimum of this task (raw risk,
                               * SPEC §3), NaN when unknown; fits may stop once within
                               * job nn_opt_tol R0 of it */
+    double alpha;            /* alpha, alpha_lin: the scale (SPEC §6) */
+    double eta;              /* onestep: eta~ >= 0 or INFINITY (SPEC §7) */
+    long n0;                 /* onestep: samples of the step, -1 = the population step */
+    RngKey onestep_key;      /* onestep: their stream (sample j = sub-stream j) */
 } FitInput;
 
 /* FitInput.nn_optimizer. 0 (NN_OPT_AUTO, what a zeroed FitInput holds) = the default,
@@ -42,6 +46,11 @@ typedef struct {
     int cause;               /* CAUSE_* (task.h) */
     int stop;                /* STOP_* (task.h) */
     int restarts;            /* escapes from stationary points taken (NN varpro) */
+    double theory;           /* regimes beyond the paper: their class optimum (raw), NaN */
+    double t_final, theta_dist, risk_nt, risk_ey; /* alpha (TaskResult fields of the name) */
+    int dead;
+    double ebar, step_norm, risk_rf0;             /* onestep */
+    double *W1;              /* onestep: N x d moved first layer, caller-allocated or NULL */
     int n_curve;             /* curve capacity (job curve_points); arrays caller-allocated */
     double *curve_train, *curve_test;
     long *curve_steps;
@@ -53,7 +62,8 @@ typedef struct {
     int (*fit)(const FitInput *in, FitOutput *out);
 } Regime;
 
-extern const Regime regime_rf, regime_nt, regime_nn, regime_null;
+extern const Regime regime_rf, regime_nt, regime_nn, regime_null, regime_alpha,
+    regime_alpha_lin, regime_onestep, regime_krr_rf, regime_krr_nt;
 /* NULL-terminated registry; regime_find returns NULL for an unknown name. */
 extern const Regime *const regime_registry[];
 const Regime *regime_find(const char *name);

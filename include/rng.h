@@ -19,6 +19,7 @@ enum {
     RNG_SITE_SGD = 6,    /* online SGD fresh samples: key (model, d, replicate), sub = sample */
     RNG_SITE_MINIBATCH = 7, /* minibatch indices on a finite set: key (model, d, n, replicate) */
     RNG_SITE_NOISE = 8,  /* label noise (if drawn separately from x) */
+    RNG_SITE_ONESTEP = 9, /* onestep: the n0 samples of the step: key (model, d, n0, replicate) */
     RNG_SITE_TESTING = 99 /* unit tests only */
 };
 

@@ -65,6 +65,15 @@ typedef struct {
     int restarts;        /* NN escapes from stationary points that were taken (0 otherwise) */
     double error_floor;  /* mixture: 0-1 error of the best square-loss quadratic predictor
                           * M* (SPEC §3), the floor of the square-loss regimes; NaN otherwise */
+    /* Regimes beyond the paper (SPEC §6-7); NaN (dead: -1) where they do not apply. */
+    double t_final;      /* alpha: time sum_k eta_k reached */
+    double theta_dist;   /* alpha: |theta - theta0| (a, W) at the end */
+    int dead;            /* alpha: neurons with |a_i| |w_i|^2 < 1e-3 of the sum */
+    double risk_nt;      /* alpha: the NT class optimum at W0 (raw population risk) */
+    double risk_ey;      /* alpha: the Eckart-Young risk (rank-N optimum, raw) */
+    double ebar;         /* onestep: E r at the initial model */
+    double step_norm;    /* onestep: |W1 - W0|_F / |W0|_F */
+    double risk_rf0;     /* onestep: population risk of the same RF readout at W0 */
 } TaskResult;
 
 /* Optional outputs, caller-allocated (NULL = not wanted). */
@@ -72,6 +81,7 @@ typedef struct {
     double *M;           /* d x d trained quadratic form */
     double *c;           /* trained offset */
     double *W0, *a0;     /* N x d, N initial weights */
+    double *W1;          /* onestep: N x d first layer after the step */
     double *curve_train, *curve_test; /* curve_points values each (NN) */
     long *curve_steps;   /* curve_points step numbers */
 } TaskExtras;

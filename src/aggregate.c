@@ -21,7 +21,7 @@
 static const char *const columns =
     "model,target,d,N,rho,n,regime,replicates,risk_pop_mean,risk_pop_se,risk_test_mean,"
     "risk_test_se,risk_train_mean,risk_train_se,error_test_mean,error_test_se,theory,"
-    "not_converged";
+    "not_converged,alpha,eta";
 
 typedef struct {
     int k[4];           /* finite values per metric */
@@ -32,6 +32,9 @@ typedef struct {
 } Group;
 
 enum { M_POP, M_TEST, M_TRAIN, M_ERR };
+
+/* alpha / eta as a sort key: NaN (no such axis) first, inf last. */
+static double axis_key(double v) { return isnan(v) ? -INFINITY : v; }
 
 static const Task *cmp_tasks;
 static const int *cmp_target;
@@ -48,6 +51,8 @@ static int by_group(const void *a, const void *b)
     CMP(x->N, y->N);
     CMP((x->n < 0 ? 1L << 62 : x->n), (y->n < 0 ? 1L << 62 : y->n));
     CMP(x->regime, y->regime);
+    CMP(axis_key(x->alpha), axis_key(y->alpha));
+    CMP(axis_key(x->eta), axis_key(y->eta));
     CMP(x->id, y->id);
 #undef CMP
     return 0;
@@ -56,7 +61,8 @@ static int by_group(const void *a, const void *b)
 static int same_group(const Task *x, int tx, const Task *y, int ty)
 {
     return x->model == y->model && tx == ty && x->d == y->d && x->N == y->N && x->n == y->n &&
-           x->regime == y->regime;
+           x->regime == y->regime && axis_key(x->alpha) == axis_key(y->alpha) &&
+           axis_key(x->eta) == axis_key(y->eta);
 }
 
 /* The metrics of a done task: normalised risks and the 0-1 error. */
@@ -94,6 +100,16 @@ static double std_err(const Group *g, int m)
 static void cell(FILE *f, double v, int last)
 {
     if (isfinite(v))
+        fprintf(f, "%.10g", v);
+    fputc(last ? '\n' : ',', f);
+}
+
+/* alpha / eta: empty where the regime has no such axis, "inf" for eta = inf. */
+static void axis_cell(FILE *f, double v, int last)
+{
+    if (isinf(v))
+        fputs("inf", f);
+    else if (isfinite(v))
         fprintf(f, "%.10g", v);
     fputc(last ? '\n' : ',', f);
 }
@@ -155,9 +171,9 @@ int aggregate_main(const CliArgs *args)
     if (csv)
         fprintf(csv, "%s\n", columns);
     if (csv != stdout)
-        printf("%-9s %-11s %5s %6s %6s %9s %-6s %4s %9s %9s %9s %9s %9s %9s %s\n", "model",
-               "target", "d", "N", "rho", "n", "regime", "reps", "pop", "+-se", "test", "train",
-               "err01", "theory", "short");
+        printf("%-9s %-11s %5s %6s %6s %9s %-9s %9s %4s %9s %9s %9s %9s %9s %9s %s\n", "model",
+               "target", "d", "N", "rho", "n", "regime", "alpha/eta", "reps", "pop", "+-se",
+               "test", "train", "err01", "theory", "short");
     for (long s = 0; s < n;) {
         long e = s;
         const Task *t = &tasks[order[s]];
@@ -204,11 +220,17 @@ int aggregate_main(const CliArgs *args)
                 cell(csv, se[m], 0);
             }
             cell(csv, theory, 0);
-            fprintf(csv, "%d\n", g.not_converged);
+            fprintf(csv, "%d,", g.not_converged);
+            axis_cell(csv, t->alpha, 0);
+            axis_cell(csv, t->eta, 1);
         }
         if (csv != stdout) {
-            printf("%-9s %-11s %5d %6d %6.3f %9s %-6s %4d", job_model_name(t->model), tname, t->d,
-                   t->N, rho, nbuf, job_regime_name(t->regime), g.replicates);
+            char ab[32] = "";
+            double axv = !isnan(t->alpha) ? t->alpha : t->eta;
+            if (!isnan(axv))
+                snprintf(ab, sizeof ab, "%g", axv);
+            printf("%-9s %-11s %5d %6d %6.3f %9s %-9s %9s %4d", job_model_name(t->model), tname,
+                   t->d, t->N, rho, nbuf, job_regime_name(t->regime), ab, g.replicates);
             table_cell(mean[M_POP]);
             table_cell(se[M_POP]);
             table_cell(mean[M_TEST]);

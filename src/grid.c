@@ -14,12 +14,24 @@
 
 #define GRID_MAX_TASKS 50000000L
 
-/* Packed key: model 4 bits, d/N/n indices 8 bits each, regime 4 bits, replicate 24. */
-static uint64_t pack(int mi, int di, int wi, int ni, int ri, int rep)
+/* Packed key: model 4 bits, d/N/n indices 8 bits each, regime 4 bits, axis index
+ * (alpha or eta) 8 bits, replicate 24. */
+static uint64_t pack(int mi, int di, int wi, int ni, int ri, int ai, int rep)
 {
-    return ((uint64_t)mi << 52) | ((uint64_t)di << 44) | ((uint64_t)wi << 36) |
-           ((uint64_t)ni << 28) | ((uint64_t)ri << 24) | (uint64_t)rep;
+    return ((uint64_t)mi << 60) | ((uint64_t)di << 52) | ((uint64_t)wi << 44) |
+           ((uint64_t)ni << 36) | ((uint64_t)ri << 32) | ((uint64_t)ai << 24) | (uint64_t)rep;
 }
+
+/* Values on the regime's own axis (1 for regimes without one). */
+static int axis_len(const JobSpec *job, int regime)
+{
+    switch (job_regime_axis(regime)) {
+    case AXIS_ALPHA: return job->n_alpha;
+    case AXIS_ETA: return job->n_eta;
+    default: return 1;
+    }
+}
+
 
 static int width_at(const JobSpec *job, int w, int d)
 {
@@ -33,6 +45,15 @@ static int width_dup(const JobSpec *job, int w, int d)
     for (int k = 0; k < w; k++)
         if (width_at(job, k, d) == N)
             return 1;
+    return 0;
+}
+
+/* The first width index that is not a duplicate at d (where width-free regimes run). */
+static int first_width(const JobSpec *job, int d)
+{
+    for (int w = 0; w < job->n_width; w++)
+        if (!width_dup(job, w, d))
+            return w;
     return 0;
 }
 
@@ -65,23 +86,30 @@ static long walk(const JobSpec *job, Task *tasks, uint64_t *keys, int *dup_w, in
                         continue;
                     }
                     long n = job_n_value(&job->n[ni], d, N);
-                    for (int ri = 0; ri < job->n_regimes; ri++)
-                        for (int rep = 0; rep < job->replicates; rep++) {
-                            if (tasks) {
-                                Task *t = &tasks[count];
-                                t->id = count;
-                                t->model = job->models[mi];
-                                t->d = d;
-                                t->N = N;
-                                t->n = n;
-                                t->regime = job->regimes[ri];
-                                t->replicate = rep;
-                                keys[count] = pack(mi, di, wi, ni, ri, rep);
+                    for (int ri = 0; ri < job->n_regimes; ri++) {
+                        int r = job->regimes[ri], wide = job_regime_has_width(r);
+                        if (!wide && wi != first_width(job, d))
+                            continue; /* krr: one task per (model, d, n, replicate) */
+                        for (int ai = 0; ai < axis_len(job, r); ai++)
+                            for (int rep = 0; rep < job->replicates; rep++) {
+                                if (tasks) {
+                                    Task *t = &tasks[count];
+                                    t->id = count;
+                                    t->model = job->models[mi];
+                                    t->d = d;
+                                    t->N = wide ? N : 0;
+                                    t->n = n;
+                                    t->regime = r;
+                                    t->replicate = rep;
+                                    t->alpha = job_regime_axis(r) == AXIS_ALPHA ? job->alpha[ai] : NAN;
+                                    t->eta = job_regime_axis(r) == AXIS_ETA ? job->eta[ai] : NAN;
+                                    keys[count] = pack(mi, di, wi, ni, ri, ai, rep);
+                                }
+                                count++;
+                                if (count > GRID_MAX_TASKS)
+                                    return count;
                             }
-                            count++;
-                            if (count > GRID_MAX_TASKS)
-                                return count;
-                        }
+                    }
                 }
             }
         }
@@ -145,15 +173,32 @@ long grid_id(const Grid *grid, const JobSpec *job, const Task *t)
             ri = i;
     if (mi < 0 || di < 0 || ri < 0 || t->replicate < 0 || t->replicate >= job->replicates)
         return -1;
-    for (int i = 0; i < job->n_width && wi < 0; i++)
+    int wide = job_regime_has_width(t->regime), ai = -1;
+    if (!wide)
+        wi = t->N == 0 ? first_width(job, t->d) : -1;
+    for (int i = 0; wide && i < job->n_width && wi < 0; i++)
         if (width_at(job, i, t->d) == t->N)
             wi = i; /* the first occurrence is the one kept */
+    int Nw = wi >= 0 ? width_at(job, wi, t->d) : 0;
     for (int i = 0; wi >= 0 && i < job->n_n && ni < 0; i++)
-        if (job_n_value(&job->n[i], t->d, t->N) == t->n)
+        if (job_n_value(&job->n[i], t->d, Nw) == t->n)
             ni = i;
-    if (wi < 0 || ni < 0)
+    switch (job_regime_axis(t->regime)) { /* exact values: they come from the job itself */
+    case AXIS_ALPHA:
+        for (int i = 0; i < job->n_alpha && ai < 0; i++)
+            if (job->alpha[i] == t->alpha)
+                ai = i;
+        break;
+    case AXIS_ETA:
+        for (int i = 0; i < job->n_eta && ai < 0; i++)
+            if (job->eta[i] == t->eta)
+                ai = i;
+        break;
+    default: ai = 0;
+    }
+    if (wi < 0 || ni < 0 || ai < 0)
         return -1;
-    uint64_t key = pack(mi, di, wi, ni, ri, t->replicate);
+    uint64_t key = pack(mi, di, wi, ni, ri, ai, t->replicate);
     long lo = 0, hi = grid->count - 1;
     while (lo <= hi) {
         long mid = lo + (hi - lo) / 2;
@@ -233,6 +278,33 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         c.bytes += 8.0 * (131072.0 + 22.0 * N * d + 2.0 * d * d +
                           (method == NN_METHOD_VARPRO ? 5.0 * N * N : 0) +
                           (method == NN_METHOD_SGD ? job->nn_batch * (d + N) : 0));
+        break;
+    }
+    case REGIME_ALPHA:
+    case REGIME_ALPHA_LIN: /* GD steps (SPEC §6: O(N d^2) population, O(n N d) finite n) */
+        c.flops += steps * (n > 0 ? 6.0 * n * N * d : 6.0 * N * d * d + 2.0 * d * d * d / 10);
+        c.bytes += 8.0 * (131072.0 + 8.0 * N * d + 4.0 * d * d);
+        break;
+    case REGIME_ONESTEP: { /* the step on n0 samples, then the RF readout */
+        long n0 = job_n_value(&job->onestep_n0[0], t->d, t->N);
+        double s0 = n0 > 0 ? (double)n0 : 0;
+        c.flops += 30.0 * s0 * d + 4.0 * s0 * N * d + 2.0 * s0 * d * d + 4.0 * N * d * d +
+                   (n > 0 ? 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * d * d) +
+                   10.0 * N * N * N;
+        c.bytes += 8.0 * (s0 * d + 2.0 * N * d + 3.0 * (N + 1) * (N + 1) +
+                          (n * N <= 2097152 ? n * (N + 1) : 4096.0 * (N + 1)));
+        break;
+    }
+    case REGIME_KRR_RF:
+    case REGIME_KRR_NT: { /* direct: n x n Cholesky; CG: O(n d^2) products */
+        int direct = job->krr_solver == KRR_SOLVER_DIRECT ||
+                     (job->krr_solver == KRR_SOLVER_AUTO && n <= job->krr_max_direct);
+        if (n <= 0)
+            c.flops += 2.0 * d * d;
+        else if (direct)
+            c.flops += n * n * n / 3 + 2.0 * n * n * d, c.bytes += 8.0 * 2.0 * n * n;
+        else
+            c.flops += 300.0 * 6.0 * n * d * d, c.bytes += 8.0 * 8.0 * n;
         break;
     }
     default:

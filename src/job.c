@@ -18,7 +18,9 @@
 
 static const char *const model_names[] = {"quadratic", "mixture", NULL};
 static const char *const target_names[] = {"exponential", "wigner", "lowrank", "signed", NULL};
-static const char *const regime_names[] = {"rf", "nt", "nn", "null", NULL};
+static const char *const regime_names[] = {"rf",      "nt",     "nn",     "null",   "alpha",
+                                           "alpha_lin", "onestep", "krr_rf", "krr_nt", NULL};
+static const char *const krr_solver_names[] = {"auto", "direct", "cg", NULL};
 static const char *const method_names[] = {"auto", "gd", "sgd", "population", "varpro", "classic",
                                            NULL};
 static const char *const a_init_names[] = {"normal", "positive", "shared", NULL};
@@ -46,6 +48,7 @@ typedef enum {
     KT_DOUBLES, /* comma list of numbers and a:b:step ranges */
     KT_NS,      /* comma list of n forms */
     KT_LR,      /* auto | number */
+    KT_A0,      /* 1/N | 1/sqrtN | number > 0 */
     KT_DROPS    /* comma list of step:factor */
 } KeyType;
 
@@ -91,7 +94,13 @@ static const JobKey job_keys[] = {
     {"grid", "n", KT_NS, "inf", 0, 0, NULL, F(n), F(n_n),
      "training samples: integer | inf (population) | multiple of d, d^2 or Nd (50d, 0.5d^2, 4Nd)"},
     {"grid", "regime", KT_ENUMS, "rf, nt, nn", 0, 0, regime_names, F(regimes), F(n_regimes),
-     "regimes: rf (train a) | nt (linearisation) | nn (everything) | null (testing: fits nothing)"},
+     "regimes: rf (train a) | nt (linearisation) | nn (everything) | null (testing: fits nothing) | "
+     "alpha, alpha_lin (scaled model and its linearisation, SPEC §6) | onestep (one first-layer "
+     "step, then RF, SPEC §7) | krr_rf, krr_nt (kernel limits N -> inf, no width, SPEC §8)"},
+    {"grid", "alpha", KT_DOUBLES, "", 1e-300, 1e300, NULL, F(alpha), F(n_alpha),
+     "scales alpha > 0 of the alpha and alpha_lin regimes (required with them), e.g. 0.01, 1, 100"},
+    {"grid", "onestep_eta", KT_DOUBLES, "1", 0, INFINITY, NULL, F(eta), F(n_eta),
+     "step sizes eta~ >= 0 (or inf) of the onestep regime"},
     {"train", "init", KT_ENUM, "gaussian", 0, 0, init_names, F(init), NOCOUNT,
      "first-layer initialisation: gaussian (N(0,1/d) entries) | sphere (unit rows)"},
     {"train", "ridge", KT_DOUBLE, "0", 0, BIG, NULL, F(ridge), NOCOUNT,
@@ -119,6 +128,25 @@ static const JobKey job_keys[] = {
     {"train", "nn_restarts", KT_INT, "32", 0, 100000, NULL, F(nn_restarts), NOCOUNT,
      "varpro: escapes from stationary points at most (a weak neuron re-seated along the "
      "residual's top eigenvector when that lowers the loss)"},
+    {"train", "alpha_lr", KT_LR, "auto", 1e-300, BIG, NULL, F(alpha_lr), NOCOUNT,
+     "alpha regimes: auto (eta_1 min(1, alpha)^(4/3), eta_1 = 1/lambda_max(K_0)) | a fixed step"},
+    {"train", "alpha_horizon", KT_LR, "auto", 1e-300, BIG, NULL, F(alpha_horizon), NOCOUNT,
+     "alpha regimes: the time T = sum of steps to stop at: auto (linearised GD within "
+     "alpha_horizon_tol R0 of the NT risk) | a number"},
+    {"train", "alpha_horizon_tol", KT_DOUBLE, "0.02", 1e-12, 1, NULL, F(alpha_horizon_tol), NOCOUNT,
+     "alpha regimes, auto horizon: how close (times R0) to the NT risk the linearised run gets"},
+    {"train", "alpha_tol", KT_DOUBLE, "1e-9", 0, 1, NULL, F(alpha_tol), NOCOUNT,
+     "alpha regimes: stop when the risk decrease over 200 steps falls below this times the risk"},
+    {"train", "onestep_n0", KT_NS, "inf", 0, 0, NULL, F(onestep_n0), F(n_onestep_n0),
+     "onestep: samples of the first-layer step: inf (population step) | integer | Kd | Kd^2"},
+    {"train", "onestep_a0", KT_A0, "1/N", 0, 0, NULL, F(onestep_a0), NOCOUNT,
+     "onestep: the common second layer a0 at the step: 1/N | 1/sqrtN | a number > 0"},
+    {"train", "onestep_center", KT_ENUM, "yes", 0, 0, bool_names, F(onestep_center), NOCOUNT,
+     "onestep: yes: c0 = the optimal offset at initialisation (ebar = 0) | no: c0 = 0"},
+    {"train", "krr_solver", KT_ENUM, "auto", 0, 0, krr_solver_names, F(krr_solver), NOCOUNT,
+     "krr regimes: auto (direct up to krr_max_direct samples, else CG) | direct | cg"},
+    {"train", "krr_max_direct", KT_LONG, "20000", 1, 1e9, NULL, F(krr_max_direct), NOCOUNT,
+     "krr regimes: the largest n solved directly (an n x n Cholesky) when krr_solver = auto"},
     {"train", "nn_lr_drops", KT_DROPS, "", 0, 0, NULL, F(drop_step), F(n_drops),
      "step-size drops STEP:FACTOR, e.g. 80000:0.1, 90000:0.0667 (lr = nn_lr*FACTOR from STEP on)"},
     {"eval", "test_samples", KT_LONG, "10000", 0, 1e9, NULL, F(test_samples), NOCOUNT,
@@ -434,9 +462,15 @@ static const char *type_expect(const JobKey *k, char *buf, size_t len)
     case KT_ENUMS: choices_text(k->choices, ch, sizeof ch);
         snprintf(buf, len, "a comma list of %s (no repeats)", ch); return buf;
     case KT_INTS: snprintf(buf, len, "a comma list of integers in [%.15g, %.15g] or a:b:step ranges", k->min, k->max); return buf;
-    case KT_DOUBLES: snprintf(buf, len, "a comma list of numbers > 0 or a:b:step ranges"); return buf;
+    case KT_DOUBLES:
+        if (k->max == INFINITY)
+            snprintf(buf, len, "a comma list of numbers >= %.15g, inf or a:b:step ranges", k->min);
+        else
+            snprintf(buf, len, "a comma list of numbers > 0 or a:b:step ranges");
+        return buf;
     case KT_NS: return "a comma list of: integer >= 1 | inf | K*d | K*d^2 | K*Nd (e.g. 500, inf, 50d, 0.5d^2, 4Nd)";
     case KT_LR: return "auto or a step size > 0";
+    case KT_A0: return "1/N, 1/sqrtN or a number > 0";
     case KT_DROPS: return "a comma list of STEP:FACTOR with increasing STEP >= 1 and FACTOR > 0";
     }
     return "?";
@@ -534,9 +568,16 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
             return -1;
         double tmp[JOB_MAX_LIST];
         int nt = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
+            if (k->max == INFINITY && strcmp(items[i], "inf") == 0) { /* onestep_eta */
+                if (nt >= JOB_MAX_LIST - *count)
+                    return -1;
+                tmp[nt++] = INFINITY;
+                continue;
+            }
             if (parse_range(items[i], tmp, &nt, JOB_MAX_LIST - *count, k->type == KT_INTS))
                 return -1;
+        }
         for (int i = 0; i < nt; i++) {
             if (tmp[i] < k->min || tmp[i] > k->max)
                 return -1;
@@ -565,6 +606,17 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
             return 0;
         }
         if (parse_double(s, &v) || v <= 0)
+            return -1;
+        *(double *)(base + k->off) = v;
+        return 0;
+    }
+    case KT_A0: {
+        double v;
+        if (strcmp(s, "1/N") == 0)
+            v = ONESTEP_A0_INV_N;
+        else if (strcmp(s, "1/sqrtN") == 0)
+            v = ONESTEP_A0_INV_SQRT_N;
+        else if (parse_double(s, &v) || !(v > 0))
             return -1;
         *(double *)(base + k->off) = v;
         return 0;
@@ -754,6 +806,24 @@ static int blame(const ParseCtx *c, const char *section, const char *name)
     return i >= 0 && c->key_line[i] ? c->key_line[i] : c->line;
 }
 
+int job_regime_axis(int regime)
+{
+    return regime == REGIME_ALPHA || regime == REGIME_ALPHA_LIN ? AXIS_ALPHA
+           : regime == REGIME_ONESTEP                           ? AXIS_ETA
+                                                                : AXIS_NONE;
+}
+
+int job_regime_has_width(int regime) { return regime != REGIME_KRR_RF && regime != REGIME_KRR_NT; }
+
+double job_onestep_a0(const JobSpec *job, int N)
+{
+    if (job->onestep_a0 == ONESTEP_A0_INV_N)
+        return 1.0 / (N > 0 ? N : 1);
+    if (job->onestep_a0 == ONESTEP_A0_INV_SQRT_N)
+        return 1.0 / sqrt(N > 0 ? N : 1);
+    return job->onestep_a0;
+}
+
 int job_has_regime(const JobSpec *job, int regime)
 {
     for (int i = 0; i < job->n_regimes; i++)
@@ -779,9 +849,16 @@ static void validate(ParseCtx *c)
                   "(rho on line %d)", blame(c, "grid", "rho"));
         return;
     }
-    if (!has_rho && !has_N) {
+    int any_width = 0;
+    for (int i = 0; i < job->n_regimes; i++)
+        any_width |= job_regime_has_width(job->regimes[i]);
+    if (!has_rho && !has_N && any_width) {
         ctx_error(c, c->line, "[grid] rho: required key missing (give rho = ... or N = ...)");
         return;
+    }
+    if (!has_rho && !has_N) { /* only kernel regimes: one width-free task per (d, n) */
+        job->n_width = 1;
+        job->N[0] = 0;
     }
     job->width_is_rho = has_rho;
     int min_d = job->d[0];
@@ -833,6 +910,23 @@ static void validate(ParseCtx *c)
             return;
         }
     }
+    if ((has(job, REGIME_ALPHA) || has(job, REGIME_ALPHA_LIN)) && job->n_alpha == 0) {
+        ctx_error(c, blame(c, "grid", "regime"), "[grid] alpha: required with the alpha and "
+                  "alpha_lin regimes (e.g. alpha = 0.01, 1, 100)");
+        return;
+    }
+    if (job->n_onestep_n0 != 1 || job->onestep_n0[0].form == NFORM_ND) {
+        ctx_error(c, blame(c, "train", "onestep_n0"), "[train] onestep_n0: expected one of inf, "
+                  "an integer, Kd or Kd^2");
+        return;
+    }
+    if (has(job, REGIME_KRR_RF) || has(job, REGIME_KRR_NT))
+        for (int i = 0; i < job->n_n; i++)
+            if (job->n[i].form == NFORM_ND) {
+                ctx_error(c, blame(c, "grid", "n"), "[grid] n: the krr regimes have no width, so "
+                          "n = KNd is undefined for them; give n as an integer, Kd or Kd^2");
+                return;
+            }
     if (has(job, REGIME_NN)) {
         int any_inf = 0, any_finite = 0;
         for (int i = 0; i < job->n_n; i++) {
@@ -957,6 +1051,16 @@ static void print_value(const JobKey *k, const JobSpec *job, FILE *out)
             fprintf(out, "%.17g", v);
         break;
     }
+    case KT_A0: {
+        double v = *(const double *)(base + k->off);
+        if (v == ONESTEP_A0_INV_N)
+            fputs("1/N", out);
+        else if (v == ONESTEP_A0_INV_SQRT_N)
+            fputs("1/sqrtN", out);
+        else
+            fprintf(out, "%.17g", v);
+        break;
+    }
     case KT_ENUMS:
         for (int i = 0; i < count; i++)
             fprintf(out, "%s%s", i ? ", " : "", k->choices[((const int *)(base + k->off))[i]]);
@@ -987,6 +1091,19 @@ static void print_value(const JobKey *k, const JobSpec *job, FILE *out)
     }
 }
 
+/* The keys of the regimes beyond the paper matter only when the job runs them. */
+static int key_relevant(const JobSpec *job, const JobKey *k)
+{
+    int alpha = has(job, REGIME_ALPHA) || has(job, REGIME_ALPHA_LIN);
+    if (k->off == F(alpha) || !strncmp(k->name, "alpha_", 6))
+        return alpha;
+    if (!strncmp(k->name, "onestep_", 8))
+        return has(job, REGIME_ONESTEP);
+    if (!strncmp(k->name, "krr_", 4))
+        return has(job, REGIME_KRR_RF) || has(job, REGIME_KRR_NT);
+    return 1;
+}
+
 /* Keys at their default value are left out, so that a key added in a later version
  * does not change the identity (and resumability) of existing jobs. */
 void job_print_canonical(const JobSpec *job, FILE *out)
@@ -998,6 +1115,8 @@ void job_print_canonical(const JobSpec *job, FILE *out)
         const JobKey *k = &job_keys[i];
         if (k->off == F(rank) && job->target != TARGET_LOWRANK)
             continue; /* irrelevant keys do not change a job's identity */
+        if (!key_relevant(job, k))
+            continue; /* settings of regimes the job does not run */
         if (k->off == F(nn_method)) { /* what auto means changed: see job.h */
             int m = job->nn_method;
             if (m == NN_METHOD_DEFAULT && has(job, REGIME_NN))

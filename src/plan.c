@@ -36,9 +36,68 @@ static void task_line(const JobSpec *job, const Task *t, char *buf, size_t len)
         snprintf(nb, sizeof nb, "inf");
     else
         snprintf(nb, sizeof nb, "%ld", t->n);
-    snprintf(buf, len, "%s d=%d N=%d n=%s %s rep=%d",
+    char ax[48] = "";
+    if (job_regime_axis(t->regime) == AXIS_ALPHA)
+        snprintf(ax, sizeof ax, " alpha=%g", t->alpha);
+    else if (job_regime_axis(t->regime) == AXIS_ETA)
+        snprintf(ax, sizeof ax, " eta=%g", t->eta);
+    snprintf(buf, len, "%s d=%d N=%d n=%s %s%s rep=%d",
              t->model == MODEL_QUADRATIC ? job_target_name(job->target) : job_model_name(t->model),
-             t->d, t->N, nb, job_regime_name(t->regime), t->replicate);
+             t->d, t->N, nb, job_regime_name(t->regime), ax, t->replicate);
+}
+
+/* The value on a task's own axis (alpha or eta) for the task table, "-" if none. */
+static void axis_text(const Task *t, char *buf, size_t len)
+{
+    int axis = job_regime_axis(t->regime);
+    if (axis == AXIS_ALPHA)
+        snprintf(buf, len, "%g", t->alpha);
+    else if (axis == AXIS_ETA)
+        snprintf(buf, len, "%g", t->eta);
+    else
+        snprintf(buf, len, "-");
+}
+
+/* The conventions of the regimes beyond the paper, stated (SPEC §6-8). */
+static void print_conventions(const JobSpec *job)
+{
+    if (job_has_regime(job, REGIME_ALPHA) || job_has_regime(job, REGIME_ALPHA_LIN)) {
+        char lr[64], hz[96];
+        if (job->alpha_lr > 0)
+            snprintf(lr, sizeof lr, "%g", job->alpha_lr);
+        else
+            snprintf(lr, sizeof lr, "auto: eta_1 min(1, alpha)^(4/3), eta_1 = 1/lambda_max(K_0)");
+        if (job->alpha_horizon > 0)
+            snprintf(hz, sizeof hz, "T = %g", job->alpha_horizon);
+        else
+            snprintf(hz, sizeof hz, "auto: linearised GD within %g R0 of the NT risk",
+                     job->alpha_horizon_tol);
+        printf("alpha: centred model g = alpha c + x^T alpha (M - M0) x, loss E(y - g)^2 / (2 "
+               "alpha^2); step %s; horizon %s; tol %g over 200 steps; budget %ld steps\n",
+               lr, hz, job->alpha_tol, job->nn_steps);
+    }
+    if (job_has_regime(job, REGIME_ONESTEP)) {
+        char a0[32], n0[32];
+        if (job->onestep_a0 == ONESTEP_A0_INV_N)
+            snprintf(a0, sizeof a0, "1/N");
+        else if (job->onestep_a0 == ONESTEP_A0_INV_SQRT_N)
+            snprintf(a0, sizeof a0, "1/sqrt(N)");
+        else
+            snprintf(a0, sizeof a0, "%g", job->onestep_a0);
+        job_n_format(&job->onestep_n0[0], n0, sizeof n0);
+        printf("onestep: a0 = %s for every neuron, c0 = %s, one step on the half squared loss "
+               "(dw_i = 2 eta~ C w_i, raw step eta~/a0) from n0 = %s samples, then RF "
+               "least squares (ridge %g) on the grid's n\n",
+               a0, job->onestep_center ? "the optimal offset (ebar = 0)" : "0 (uncentred)", n0,
+               job->ridge);
+    }
+    if (job_has_regime(job, REGIME_KRR_RF) || job_has_regime(job, REGIME_KRR_NT))
+        printf("krr: kernel ridge regression with a free offset, ridge %g; solver %s (direct up "
+               "to n = %ld, else CG on the structured kernel product)\n",
+               job->ridge, job->krr_solver == KRR_SOLVER_DIRECT ? "direct"
+                           : job->krr_solver == KRR_SOLVER_CG   ? "cg"
+                                                                : "auto",
+               job->krr_max_direct);
 }
 
 int plan_load(const char *path, double mem_per_rank, JobSpec *job, Grid *grid, char **text)
@@ -116,7 +175,8 @@ int plan_main(const CliArgs *args)
     for (int m = 0; m < MODEL_COUNT; m++)
         for (int r = 0; r < REGIME_COUNT; r++)
             if (per[m][r])
-                printf("  %-9s %-4s %8ld\n", job_model_name(m), job_regime_name(r), per[m][r]);
+                printf("  %-9s %-9s %8ld\n", job_model_name(m), job_regime_name(r), per[m][r]);
+    print_conventions(&job);
     if (grid.dup_width || grid.dup_n)
         printf("dropped as duplicates: %d (d, width) pairs, %d (d, N, n) points\n", grid.dup_width,
                grid.dup_n);
@@ -131,8 +191,9 @@ int plan_main(const CliArgs *args)
            flops / GRID_FLOPS_PER_SECOND / 3600, GRID_FLOPS_PER_SECOND / 1e9);
     long show = args->show < grid.count ? args->show : grid.count;
     if (show > 0) {
-        printf("first %ld tasks:\n%8s  %-9s %-12s %6s %6s %10s %-6s %4s %10s %10s\n", show, "id",
-               "model", "target", "d", "N", "n", "regime", "rep", "memory", "GFLOP");
+        printf("first %ld tasks:\n%8s  %-9s %-12s %6s %6s %10s %-9s %9s %4s %10s %10s\n", show,
+               "id", "model", "target", "d", "N", "n", "regime", "alpha/eta", "rep", "memory",
+               "GFLOP");
         for (long i = 0; i < show; i++) {
             const Task *t = &grid.tasks[i];
             TaskCost c = grid_cost(&job, t);
@@ -142,9 +203,11 @@ int plan_main(const CliArgs *args)
             else
                 snprintf(nb, sizeof nb, "%ld", t->n);
             plan_format_bytes(c.bytes, bb, sizeof bb);
-            printf("%8ld  %-9s %-12s %6d %6d %10s %-6s %4d %10s %10.3g\n", t->id,
+            char ab[32];
+            axis_text(t, ab, sizeof ab);
+            printf("%8ld  %-9s %-12s %6d %6d %10s %-9s %9s %4d %10s %10.3g\n", t->id,
                    job_model_name(t->model), t->model == MODEL_QUADRATIC ? job_target_name(job.target) : "-",
-                   t->d, t->N, nb, job_regime_name(t->regime), t->replicate, bb, c.flops / 1e9);
+                   t->d, t->N, nb, job_regime_name(t->regime), ab, t->replicate, bb, c.flops / 1e9);
         }
     }
     grid_free(&grid);

@@ -19,7 +19,9 @@ static int null_fit(const FitInput *in, FitOutput *out)
 
 const Regime regime_null = {"null", null_fit};
 
-const Regime *const regime_registry[] = {&regime_rf, &regime_nt, &regime_nn, &regime_null,
+const Regime *const regime_registry[] = {&regime_rf,        &regime_nt,      &regime_nn,
+                                         &regime_null,      &regime_alpha,   &regime_alpha_lin,
+                                         &regime_onestep,   &regime_krr_rf,  &regime_krr_nt,
                                          NULL};
 
 const Regime *regime_find(const char *name)

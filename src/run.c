@@ -70,6 +70,8 @@ static int execute(void *vctx, long id, int attempt, int *cause, double *seconds
         ex.W0 = ls_malloc(sizeof(double) * N * d);
         ex.a0 = ls_malloc(sizeof(double) * N);
         ex.c = &c_out;
+        if (t->regime == REGIME_ONESTEP)
+            ex.W1 = ls_malloc(sizeof(double) * N * d);
     }
     if (P > 0 && t->regime == REGIME_NN) {
         ex.curve_train = ls_malloc(sizeof(double) * P);
@@ -92,6 +94,7 @@ static int execute(void *vctx, long id, int attempt, int *cause, double *seconds
     free(ex.M);
     free(ex.W0);
     free(ex.a0);
+    free(ex.W1);
     free(ex.curve_train);
     free(ex.curve_test);
     free(ex.curve_steps);

@@ -170,8 +170,12 @@ static int put_weights(Store *st, long id, const TaskExtras *ex)
     hid_t g = H5Gopen2(st->file, name, H5P_DEFAULT);
     if (g < 0)
         return STORE_ERR;
-    int rc = write_whole(g, "W0", st->dxpl, ex->W0) | write_whole(g, "a0", st->dxpl, ex->a0)
-             | write_whole(g, "M", st->dxpl, ex->M) | write_whole(g, "c", st->dxpl, ex->c);
+    /* W0, a0 exist where the task has a width, W1 for onestep tasks (store_layout.c) */
+    int wide = H5Lexists(g, "W0", H5P_DEFAULT) > 0, moved = H5Lexists(g, "W1", H5P_DEFAULT) > 0;
+    int rc = (wide ? write_whole(g, "W0", st->dxpl, ex->W0) | write_whole(g, "a0", st->dxpl, ex->a0)
+                   : STORE_OK) |
+             (moved ? write_whole(g, "W1", st->dxpl, ex->W1) : STORE_OK) |
+             write_whole(g, "M", st->dxpl, ex->M) | write_whole(g, "c", st->dxpl, ex->c);
     H5Gclose(g);
     return rc ? STORE_ERR : STORE_OK;
 }
@@ -187,7 +191,10 @@ int store_put_row(Store *st, long id, const TaskResult *res, int rank, int attem
                     .iterations = res->iterations, .residual = res->residual,
                     .flops = res->flops, .seconds = res->seconds, .rank = rank,
                     .attempts = attempts, .cause = res->cause, .stop = res->stop,
-                    .restarts = res->restarts, .error_floor = res->error_floor};
+                    .restarts = res->restarts, .error_floor = res->error_floor,
+                    .t_final = res->t_final, .theta_dist = res->theta_dist, .dead = res->dead,
+                    .risk_nt = res->risk_nt, .risk_ey = res->risk_ey, .ebar = res->ebar,
+                    .step_norm = res->step_norm, .risk_rf0 = res->risk_rf0};
     hid_t mt = store_type_row();
     int rc = store_io_rows(st->results, st->dxpl, mt, id, 1, 1, &row, 1);
     H5Tclose(mt);

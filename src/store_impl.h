@@ -15,6 +15,9 @@ typedef struct {
     int32_t rank, attempts, cause, stop;
     int32_t restarts;
     double error_floor;
+    double t_final, theta_dist;
+    int32_t dead;
+    double risk_nt, risk_ey, ebar, step_norm, risk_rf0;
 } StoreRow;
 
 /* One /tasks row in memory, members in the public field order. */
@@ -25,6 +28,7 @@ typedef struct {
     int64_t n;
     int8_t regime;
     int32_t replicate;
+    double alpha, eta;   /* NaN where the regime has no such axis; absent in older files */
 } StoreTaskRow;
 
 /* One /curves element. */

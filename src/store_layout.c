@@ -56,6 +56,14 @@ hid_t store_type_row(void)
      * the fill value (HDF5 matches compound members by name). */
     F(restarts, H5T_NATIVE_INT32);
     F(error_floor, H5T_NATIVE_DOUBLE);
+    F(t_final, H5T_NATIVE_DOUBLE);
+    F(theta_dist, H5T_NATIVE_DOUBLE);
+    F(dead, H5T_NATIVE_INT32);
+    F(risk_nt, H5T_NATIVE_DOUBLE);
+    F(risk_ey, H5T_NATIVE_DOUBLE);
+    F(ebar, H5T_NATIVE_DOUBLE);
+    F(step_norm, H5T_NATIVE_DOUBLE);
+    F(risk_rf0, H5T_NATIVE_DOUBLE);
 #undef F
     return t;
 }
@@ -64,7 +72,8 @@ hid_t store_type_task(void)
 {
     static const char *const models[] = {"quadratic", "mixture"};
     static const char *const targets[] = {"exponential", "wigner", "lowrank", "signed"};
-    static const char *const regimes[] = {"rf", "nt", "nn", "null"};
+    static const char *const regimes[] = {"rf",        "nt",      "nn",     "null",  "alpha",
+                                          "alpha_lin", "onestep", "krr_rf", "krr_nt"};
     hid_t tm = enum_type(models, MODEL_COUNT, 0);
     hid_t tt = enum_type(targets, TARGET_COUNT, 1);
     hid_t tr = enum_type(regimes, REGIME_COUNT, 0);
@@ -78,6 +87,9 @@ hid_t store_type_task(void)
     H5Tinsert(t, "n", HOFFSET(StoreTaskRow, n), H5T_NATIVE_INT64);
     H5Tinsert(t, "regime", HOFFSET(StoreTaskRow, regime), tr);
     H5Tinsert(t, "replicate", HOFFSET(StoreTaskRow, replicate), H5T_NATIVE_INT32);
+    /* Added with the regimes beyond the paper: older files lack them (read as NaN). */
+    H5Tinsert(t, "alpha", HOFFSET(StoreTaskRow, alpha), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "eta", HOFFSET(StoreTaskRow, eta), H5T_NATIVE_DOUBLE);
     H5Tclose(tm);
     H5Tclose(tt);
     H5Tclose(tr);
@@ -151,6 +163,9 @@ void store_row_fill(StoreRow *row)
     row->stop = -1;
     row->restarts = 0;
     row->error_floor = NAN;
+    row->t_final = row->theta_dist = row->risk_nt = row->risk_ey = NAN;
+    row->ebar = row->step_norm = row->risk_rf0 = NAN;
+    row->dead = -1;
 }
 
 void store_run_fill(StoreRun *run)
@@ -269,6 +284,14 @@ static int create_results(hid_t file, long count)
         "stop", "why the fit ended (stop_names): only exact and converged certify the fit",
         "restarts", "NN escapes from stationary points taken during the fit",
         "error_floor", "mixture: 0-1 error of the best square-loss quadratic predictor M*, NaN otherwise",
+        "t_final", "alpha regimes: time sum of step sizes reached",
+        "theta_dist", "alpha regimes: |theta - theta0| of (a, W) at the end",
+        "dead", "alpha regimes: neurons with |a_i| |w_i|^2 below 1e-3 of the sum (-1: n/a)",
+        "risk_nt", "alpha regimes: NT class optimum at W0 (raw)",
+        "risk_ey", "alpha regimes: Eckart-Young (rank-N) optimum (raw)",
+        "ebar", "onestep: E r of the initial model",
+        "step_norm", "onestep: |W1 - W0|_F / |W0|_F",
+        "risk_rf0", "onestep: population risk of the same RF readout at W0 (raw)",
         "cause_names", cause_names,
         "stop_names", stop_names,
         "fill", "NaN metrics, iterations -1, rank -1, attempts 0, cause 0, stop -1, restarts 0",
@@ -373,7 +396,8 @@ done:
     return rc;
 }
 
-/* /weights/task_<id>/{W0 [N,d], a0 [N], M [d,d], c [1]} for every task. */
+/* /weights/task_<id>/{W0 [N,d], a0 [N], M [d,d], c [1]} for every task (no W0, a0 for
+ * the width-free krr tasks), and W1 [N,d] for onestep tasks. */
 static int create_weights(hid_t file, const Grid *grid)
 {
     int rc = STORE_ERR;
@@ -389,8 +413,13 @@ static int create_weights(hid_t file, const Grid *grid)
             goto done;
         hsize_t w[2] = {(hsize_t)t->N, (hsize_t)t->d}, a[1] = {(hsize_t)t->N};
         hsize_t m[2] = {(hsize_t)t->d, (hsize_t)t->d}, c[1] = {1};
-        int bad = make_doubles(g, "W0", 2, w, "initial first-layer weights, row-major") < 0;
-        bad |= make_doubles(g, "a0", 1, a, "initial second-layer weights") < 0;
+        int bad = 0;
+        if (t->N > 0) {
+            bad |= make_doubles(g, "W0", 2, w, "initial first-layer weights, row-major") < 0;
+            bad |= make_doubles(g, "a0", 1, a, "initial second-layer weights") < 0;
+        }
+        if (t->regime == REGIME_ONESTEP)
+            bad |= make_doubles(g, "W1", 2, w, "first-layer weights after the step, row-major") < 0;
         bad |= make_doubles(g, "M", 2, m, "trained model as a quadratic form x'Mx + c") < 0;
         bad |= make_doubles(g, "c", 1, c, "trained offset c") < 0;
         H5Gclose(g);
@@ -416,7 +445,9 @@ static int create_tasks(hid_t file, const JobSpec *job, const Grid *grid, int wr
         "n", "training samples; -1 = population (n = inf)",
         "model", "enum: 0=quadratic 1=mixture",
         "target", "enum: 0=exponential 1=wigner 2=lowrank 3=signed -1=none (mixture)",
-        "regime", "enum: 0=rf 1=nt 2=nn 3=null",
+        "regime", "enum: 0=rf 1=nt 2=nn 3=null 4=alpha 5=alpha_lin 6=onestep 7=krr_rf 8=krr_nt",
+        "alpha", "alpha and alpha_lin: the scale alpha; NaN for other regimes",
+        "eta", "onestep: the step eta~ (inf allowed); NaN for other regimes",
         NULL};
     if (d < 0 || put_strings(d, attrs) < 0)
         goto done;
@@ -429,7 +460,8 @@ static int create_tasks(hid_t file, const JobSpec *job, const Grid *grid, int wr
             rows[i] = (StoreTaskRow){.id = t->id, .model = (int8_t)t->model,
                                      .target = (int8_t)(t->model == MODEL_QUADRATIC ? job->target : -1),
                                      .regime = (int8_t)t->regime, .d = t->d, .N = t->N,
-                                     .replicate = t->replicate, .n = t->n};
+                                     .replicate = t->replicate, .n = t->n,
+                                     .alpha = t->alpha, .eta = t->eta};
         }
         hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
         int w = H5Dwrite(d, mt, H5S_ALL, H5S_ALL, dxpl, rows);
@@ -471,7 +503,7 @@ static int create_provenance(hid_t file, const JobSpec *job, const char *job_tex
         "blas_version", prov ? prov->blas_version : NULL,
         "created", created,
         "layout", "/tasks /results /status (commit marker) /runs [/curves /curves_steps] "
-                  "[/targets/d<d>/{B,b0,U} /weights/task_<id>/{W0,a0,M,c}]; see each dataset's attributes",
+                  "[/targets/d<d>/{B,b0,U} /weights/task_<id>/{W0,a0,M,c,W1}]; see each dataset's attributes",
         NULL};
     if (put_strings(file, kv) < 0)
         return STORE_ERR;

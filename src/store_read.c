@@ -3,6 +3,7 @@
 #include "store_impl.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -262,12 +263,15 @@ int store_read_tasks(const Store *st, Task *tasks, int *target)
     int rc = STORE_ERR;
     StoreTaskRow *rows = malloc((size_t)(st->count ? st->count : 1) * sizeof *rows);
     hid_t mt = store_type_task();
+    for (long i = 0; rows && i < st->count; i++) /* older files have no alpha, eta */
+        rows[i].alpha = rows[i].eta = NAN;
     if (!rows || (st->count && store_io_rows(st->tasks, st->dxpl, mt, 0, st->count, 1, rows, 0) < 0))
         goto done;
     for (long i = 0; i < st->count; i++) {
         const StoreTaskRow *r = &rows[i];
         tasks[i] = (Task){.id = r->id, .model = r->model, .d = r->d, .N = r->N, .n = r->n,
-                          .regime = r->regime, .replicate = r->replicate};
+                          .regime = r->regime, .replicate = r->replicate, .alpha = r->alpha,
+                          .eta = r->eta};
         if (target)
             target[i] = r->target;
     }
@@ -286,7 +290,10 @@ static void row_to_result(const StoreRow *r, TaskResult *res)
                         .iterations = (long)r->iterations, .residual = r->residual,
                         .flops = r->flops, .seconds = r->seconds, .cause = r->cause,
                         .stop = r->stop, .restarts = r->restarts,
-                        .error_floor = r->error_floor};
+                        .error_floor = r->error_floor, .t_final = r->t_final,
+                        .theta_dist = r->theta_dist, .dead = r->dead, .risk_nt = r->risk_nt,
+                        .risk_ey = r->risk_ey, .ebar = r->ebar, .step_norm = r->step_norm,
+                        .risk_rf0 = r->risk_rf0};
 }
 
 int store_read_results(const Store *st, long first, long count, TaskResult *res, int *rank,

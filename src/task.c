@@ -12,6 +12,8 @@
  *             sample j = sub-stream j (d < 2^24; n's low 32 bits)
  *   test      rng_key(seed, RNG_SITE_TEST, model, d, replicate), test_samples rows
  *   sgd       rng_key(seed, RNG_SITE_SGD, model, d, replicate) (FitInput.sgd_key)
+ *   onestep   rng_key(seed, RNG_SITE_ONESTEP, model << 24 | d, (uint32_t)n0, replicate): the
+ *             n0 samples of the one step, their own stream (not the training set's)
  * RF, NT and NN at the same (model, d, N, n, replicate) therefore see the same target,
  * W0, a0, training and test sets.
  * A small LRU cache keeps recent (target, test set) pairs since a worker runs many tasks
@@ -212,6 +214,9 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     res->stop = STOP_EXACT;
     res->restarts = 0;
     res->error_floor = NAN;
+    res->t_final = res->theta_dist = res->risk_nt = res->risk_ey = NAN;
+    res->ebar = res->step_norm = res->risk_rf0 = NAN;
+    res->dead = -1;
 
     int d = t->d, N = t->N;
     long n = t->n;
@@ -274,9 +279,18 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
                       ? theory_nn_shared_opt(tg, N) /* M = s W^T W, s of either sign */
                       : theory_class_opt(tg, t->regime, W0, N);
     in.r_star = n < 0 ? res->theory : NAN;
+    in.alpha = t->alpha;
+    in.eta = t->eta;
+    in.n0 = job_n_value(&job->onestep_n0[0], d, N);
+    in.onestep_key = rng_key(job->seed, RNG_SITE_ONESTEP, ((uint32_t)t->model << 24) | (uint32_t)d,
+                             (uint32_t)in.n0, (uint32_t)t->replicate);
     FitOutput out;
     memset(&out, 0, sizeof out);
     out.M = M;
+    out.theory = out.t_final = out.theta_dist = out.risk_nt = out.risk_ey = NAN;
+    out.ebar = out.step_norm = out.risk_rf0 = NAN;
+    out.dead = -1;
+    out.W1 = extras ? extras->W1 : NULL;
     if (extras && job->curve_points > 0 && extras->curve_train) {
         out.n_curve = job->curve_points;
         out.curve_train = extras->curve_train;
@@ -288,6 +302,16 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     res->residual = out.residual;
     res->stop = out.stop;
     res->restarts = out.restarts;
+    if (t->regime > REGIME_NULL) /* the regimes beyond the paper know their own optimum */
+        res->theory = out.theory;
+    res->t_final = out.t_final;
+    res->theta_dist = out.theta_dist;
+    res->dead = out.dead;
+    res->risk_nt = out.risk_nt;
+    res->risk_ey = out.risk_ey;
+    res->ebar = out.ebar;
+    res->step_norm = out.step_norm;
+    res->risk_rf0 = out.risk_rf0;
     if (frc != 0) {
         res->cause = out.cause != CAUSE_NONE ? out.cause : CAUSE_SOLVER;
         if (stop && *stop && res->cause != CAUSE_STOPPED && t->regime == REGIME_NN)

@@ -14,6 +14,8 @@ static void num(const char *key, double v, int last)
 {
     if (isfinite(v))
         printf("  \"%s\": %.17g%s\n", key, v, last ? "" : ",");
+    else if (isinf(v)) /* eta = inf (Python's json reads it) */
+        printf("  \"%s\": %sInfinity%s\n", key, v < 0 ? "-" : "", last ? "" : ",");
     else
         printf("  \"%s\": null%s\n", key, last ? "" : ","); /* NaN: not applicable */
 }
@@ -39,6 +41,8 @@ int task_cmd_main(const CliArgs *args)
            t->id, job_model_name(t->model),
            t->model == MODEL_QUADRATIC ? job_target_name(job.target) : "none", t->d, t->N, t->n,
            job_regime_name(t->regime), t->replicate);
+    num("alpha", t->alpha, 0);
+    num("eta", t->eta, 0);
     num("risk_train", res.risk_train, 0);
     num("risk_test", res.risk_test, 0);
     num("risk_pop", res.risk_pop, 0);
@@ -55,6 +59,14 @@ int task_cmd_main(const CliArgs *args)
            res.stop, task_stop_name(res.stop));
     printf("  \"restarts\": %d,\n", res.restarts);
     num("error_floor", res.error_floor, 0);
+    num("t_final", res.t_final, 0);
+    num("theta_dist", res.theta_dist, 0);
+    printf("  \"dead\": %d,\n", res.dead);
+    num("risk_nt", res.risk_nt, 0);
+    num("risk_ey", res.risk_ey, 0);
+    num("ebar", res.ebar, 0);
+    num("step_norm", res.step_norm, 0);
+    num("risk_rf0", res.risk_rf0, 0);
     num("risk_pop_normalised", res.risk_pop / res.r0, 1);
     printf("}\n");
     grid_free(&grid);

@@ -28,17 +28,19 @@ import sys, h5py, numpy as np
 path, T, NP = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 f = h5py.File(path, "r", locking=False)
 t, r, s = f["tasks"], f["results"], f["status"]
-want_t = ("id", "model", "target", "d", "N", "n", "regime", "replicate")
+want_t = ("id", "model", "target", "d", "N", "n", "regime", "replicate", "alpha", "eta")
 want_r = ("risk_train", "risk_test", "risk_pop", "r0", "error_test", "bayes_error", "theory",
           "iterations", "residual", "flops", "seconds", "rank", "attempts", "cause", "stop",
-          "restarts", "error_floor")
+          "restarts", "error_floor", "t_final", "theta_dist", "dead", "risk_nt", "risk_ey",
+          "ebar", "step_norm", "risk_rf0")
 assert t.dtype.names == want_t, t.dtype.names
 assert r.dtype.names == want_r, r.dtype.names
 assert t.shape == r.shape == s.shape == (T,), (t.shape, r.shape, s.shape)
 assert s.dtype == np.uint8
 tt, rr, ss = t[:], r[:], s[:]
 assert (tt["id"] == np.arange(T)).all()
-assert h5py.check_enum_dtype(t.dtype["regime"]) == {"rf": 0, "nt": 1, "nn": 2, "null": 3}
+assert h5py.check_enum_dtype(t.dtype["regime"]) == {"rf": 0, "nt": 1, "nn": 2, "null": 3, "alpha": 4,
+                                                    "alpha_lin": 5, "onestep": 6, "krr_rf": 7, "krr_nt": 8}
 assert h5py.check_enum_dtype(t.dtype["target"])["none"] == -1
 assert (tt["n"][::2] == -1).all() and (tt["n"][1::2] == 100).all()
 assert (ss > 0).all(), "pending rows"

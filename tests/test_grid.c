@@ -1,6 +1,8 @@
 /* Grid: counts, fixed mixed-radix order, id <-> task round trip, duplicate removal,
  * cost model monotone in the sizes. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "grid.h"
 #include "harness.h"
@@ -93,5 +95,60 @@ int main(void)
         CHECK(cb.bytes >= 8.0 * 2000 * 20, "%s: memory covers the training set", job_regime_name(r));
     }
     grid_free(&g);
+
+    GROUP("axes of the regimes beyond the paper");
+    /* the old regimes keep their ids when the job adds none of the new ones: the same
+     * text with and without the new (default) keys gives the same table and hash */
+    JobSpec plain, same;
+    load("[grid]\nd = 8, 12\nN = 2, 4\nn = 50, inf\nregime = rf, nt, nn\n", &plain);
+    load("[grid]\nd = 8, 12\nN = 2, 4\nn = 50, inf\nregime = rf, nt, nn\nonestep_eta = 1\n"
+         "[train]\nkrr_solver = auto\nalpha_tol = 1e-9\n", &same);
+    CHECK(job_hash(&plain) == job_hash(&same), "default keys of unused regimes keep the identity");
+    load("[grid]\nd = 8, 12\nN = 2, 4\nn = 50, inf\nregime = rf, nt, nn\nalpha = 3\n", &same);
+    CHECK(job_hash(&plain) == job_hash(&same), "an alpha list without alpha regimes is irrelevant");
+    /* alpha expands only alpha/alpha_lin, eta only onestep, krr has no width */
+    load("[sweep]\nreplicates = 2\n[grid]\nd = 8, 12\nN = 2, 4, 2\nn = 50, inf\n"
+         "regime = rf, alpha, onestep, krr_rf, alpha_lin, krr_nt\nalpha = 0.1, 10, 1000\n"
+         "onestep_eta = 0, inf\n", &job);
+    CHECK(grid_build(&job, &g, 0, err, sizeof err) == 0, "builds: %s", err);
+    long want = 2L * 2 * 2 * (2 * (1 + 3 + 2 + 3)) + 2L * 2 * 2 * 2; /* d, N, n, regimes, rep + krr */
+    CHECK(g.count == want, "count %ld, want %ld", g.count, want);
+    int ok_axes = 1, krr = 0;
+    for (long i = 0; i < g.count; i++) {
+        const Task *t = &g.tasks[i];
+        int axis = job_regime_axis(t->regime);
+        ok_axes &= (axis == AXIS_ALPHA) == !isnan(t->alpha) && (axis == AXIS_ETA) == !isnan(t->eta);
+        ok_axes &= job_regime_has_width(t->regime) ? t->N > 0 : t->N == 0;
+        krr += !job_regime_has_width(t->regime);
+    }
+    CHECK(ok_axes, "alpha / eta set exactly on their regimes, N = 0 exactly for krr");
+    CHECK(krr == 16, "krr: one task per (d, n, replicate) and regime (%d)", krr);
+    CHECK(g.tasks[2].regime == REGIME_ALPHA && g.tasks[2].alpha == 0.1 && g.tasks[4].alpha == 10 &&
+              g.tasks[3].replicate == 1, "alpha runs inside the regime, outside the replicate");
+    int seen_inf = 0;
+    for (long i = 0; i < g.count; i++)
+        seen_inf |= g.tasks[i].regime == REGIME_ONESTEP && isinf(g.tasks[i].eta);
+    CHECK(seen_inf, "eta = inf is a grid value");
+    roundtrip = 1;
+    for (long i = 0; i < g.count; i++)
+        roundtrip &= grid_id(&g, &job, &g.tasks[i]) == i;
+    CHECK(roundtrip, "round trip with the new axes");
+    Task other = g.tasks[2];
+    other.alpha = 0.5;
+    CHECK(grid_id(&g, &job, &other) == -1, "an alpha not in the job has no id");
+    for (int r = REGIME_ALPHA; r < REGIME_COUNT; r++) {
+        Task a = g.tasks[0];
+        a.regime = r;
+        a.N = job_regime_has_width(r) ? 4 : 0;
+        CHECK(grid_cost(&job, &a).flops > 0, "%s: positive cost", job_regime_name(r));
+    }
+    grid_free(&g);
+    char e2[512];
+    CHECK(job_load_string("[grid]\nd = 8\nN = 2\nregime = alpha\n", "x.ini", &job, e2, sizeof e2) != 0 &&
+              strstr(e2, "alpha: required"), "alpha regimes need an alpha list (%s)", e2);
+    CHECK(job_load_string("[grid]\nd = 8\nn = 50\nregime = krr_rf, krr_nt\n", "x.ini", &job, e2, sizeof e2) == 0,
+          "a krr-only job needs no width (%s)", e2);
+    CHECK(job_load_string("[grid]\nd = 8\nN = 2\nn = 4Nd\nregime = krr_rf\n", "x.ini", &job, e2, sizeof e2) != 0,
+          "krr with n = KNd is refused (%s)", e2);
     return th_finish("grid");
 }

@@ -36,7 +36,7 @@ static JobSpec base_job(int target, int a_init)
 static int run(const JobSpec *job, int model, int d, int N, long n, int regime, int rep,
                TaskResult *r)
 {
-    Task t = {0, model, d, N, n, regime, rep};
+    Task t = {0, model, d, N, n, regime, rep, NAN, NAN};
     return task_run(job, &t, NULL, r, NULL);
 }
 
@@ -290,7 +290,7 @@ static void nt_cg_short(void)
         double M1[196], M2[196];
         TaskResult r1, r2;
         TaskExtras e1 = {.M = M1}, e2 = {.M = M2};
-        Task t = {0, MODEL_QUADRATIC, d, N, ns[k], REGIME_NT, 0};
+        Task t = {0, MODEL_QUADRATIC, d, N, ns[k], REGIME_NT, 0, NAN, NAN};
         nt_force_solver(ns[k] < 105 ? "kernel" : "normal");
         int rc1 = task_run(&job, &t, NULL, &r1, &e1);
         nt_force_solver("cg");
@@ -313,7 +313,7 @@ static void nt_cg_short(void)
         nt_force_solver(NULL);
     }
     /* a CG that converges says converged, a direct solve exact */
-    Task t = {0, MODEL_QUADRATIC, d, N, 400, REGIME_NT, 0};
+    Task t = {0, MODEL_QUADRATIC, d, N, 400, REGIME_NT, 0, NAN, NAN};
     TaskResult r;
     nt_force_solver("cg");
     CHECK(task_run(&job, &t, NULL, &r, NULL) == 0 && r.stop == STOP_CONVERGED && r.residual <= 1e-10,

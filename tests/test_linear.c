@@ -388,7 +388,7 @@ static void test_mixture_bayes(void)
     for (int r = 0; r < 2; r++) {
         long ns[] = {2000, -1};
         for (int k = 0; k < 2; k++) {
-            Task tk = {0, MODEL_MIXTURE, 12, 6, ns[k], regimes[r], 0};
+            Task tk = {0, MODEL_MIXTURE, 12, 6, ns[k], regimes[r], 0, NAN, NAN};
             TaskResult res;
             int rc = task_run(&job, &tk, NULL, &res, NULL);
             CHECK(rc == 0, "task ran (cause %s)", task_cause_name(res.cause));

@@ -12,7 +12,7 @@
 
 static double run(const JobSpec *job, int model, int d, int N, long n, int regime, TaskResult *r)
 {
-    Task t = {0, model, d, N, n, regime, 0};
+    Task t = {0, model, d, N, n, regime, 0, NAN, NAN};
     int rc = task_run(job, &t, NULL, r, NULL);
     CHECK(rc == 0, "task d=%d N=%d n=%ld regime %s ran (cause %s)", d, N, n,
           job_regime_name(regime), task_cause_name(r->cause));

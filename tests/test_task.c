@@ -22,7 +22,7 @@ typedef struct {
 
 static void run(const JobSpec *job, int model, int N, long n, int regime, int rep, Run *r)
 {
-    Task t = {0, model, D, N, n, regime, rep};
+    Task t = {0, model, D, N, n, regime, rep, NAN, NAN};
     TaskExtras ex;
     memset(&ex, 0, sizeof ex);
     memset(r, 0, sizeof *r);
