@@ -104,10 +104,67 @@ static void identity(void)
     CHECK(load(ini, &r) == 0 && job_hash(&r) == job_hash(&a), "canonical text round-trips to the same hash");
 }
 
+/* The identity of every job file in the repository, as results files made from them
+ * store it: a change to parsing or to the canonical text must not change these, or
+ * those files stop being resumable. Pinned before the input-validation work (issue 11). */
+static const struct {
+    const char *path, *target; /* target: replaces TARGET (tests/t_analysis.sh does so) */
+    unsigned long long hash;
+} pinned[] = {
+    {"jobs/demo.ini", NULL, 0x1dded5f8475147b9ULL},
+    {"jobs/learning-curve.ini", NULL, 0x8d3dc929a09fa2f0ULL},
+    {"jobs/paper-mixture.ini", NULL, 0x7aff1d8fccd8cd60ULL},
+    {"jobs/paper-quadratic-population.ini", NULL, 0x33e1035e5270dda5ULL},
+    {"jobs/paper-quadratic-reduced.ini", NULL, 0xc93f3f34f2bc8e82ULL},
+    {"jobs/paper-quadratic.ini", NULL, 0xc2c5651f5f09add0ULL},
+    {"tests/jobs/analysis.ini", NULL, 0x0b0da7f59f29fe6dULL},
+    {"tests/jobs/engine.ini", NULL, 0x97926639c0028b83ULL},
+    {"tests/jobs/failing.ini", NULL, 0x70d13b3315cd720bULL},
+    {"tests/jobs/slurm.ini", NULL, 0x87e9207cc9cdb084ULL},
+    {"tests/jobs/weights.ini", NULL, 0x1c6639c0d8998d2cULL},
+    {"tests/jobs/analysis-target.ini", "exponential", 0x09a2d51b7591adc6ULL},
+    {"tests/jobs/analysis-target.ini", "wigner", 0xa19c1675daa78e2dULL},
+    {"tests/jobs/analysis-target.ini", "lowrank", 0x620991bf8f1e0a17ULL},
+    {"tests/jobs/analysis-target.ini", "signed", 0xced26fe38bc4a65fULL},
+    {"bench/e2e.ini", NULL, 0xeefa2066d12702e3ULL},
+    {"bench/null.ini", NULL, 0x54a7cc6c0b12d525ULL},
+    {"bench/scale.ini", NULL, 0x75a9a2dd8bafe302ULL},
+};
+
+static void pinned_hashes(void)
+{
+    GROUP("pinned hashes of the repository's job files");
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
+        JobSpec j;
+        char err[1024], *text = NULL;
+        FILE *f = fopen(pinned[i].path, "rb");
+        CHECK(f != NULL, "%s: cannot open (run from the repository root)", pinned[i].path);
+        if (!f)
+            continue;
+        static char buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char *mark = pinned[i].target ? strstr(buf, "= TARGET") : NULL;
+        if (mark) {
+            size_t need = len + strlen(pinned[i].target) + 1;
+            text = malloc(need);
+            snprintf(text, need, "%.*s= %s%s", (int)(mark - buf), buf, pinned[i].target, mark + 8);
+        }
+        int rc = job_load_string(text ? text : buf, pinned[i].path, &j, err, sizeof err);
+        CHECK(rc == 0, "%s parses: %s", pinned[i].path, rc ? err : "");
+        CHECK(rc != 0 || (unsigned long long)job_hash(&j) == pinned[i].hash,
+              "%s%s%s: hash %016llx, pinned %016llx", pinned[i].path, pinned[i].target ? " target=" : "",
+              pinned[i].target ? pinned[i].target : "", (unsigned long long)job_hash(&j), pinned[i].hash);
+        free(text);
+    }
+}
+
 int main(void)
 {
     forms();
     defaults();
     identity();
+    pinned_hashes();
     return th_finish("job");
 }
