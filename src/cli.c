@@ -283,10 +283,9 @@ int cli_parse(int argc, char **argv, CliArgs *args)
     args->sync_every = 600;
     args->argc = argc;
     args->argv = argv;
-    if (argc < 2) {
-        print_usage(stderr);
-        return LS_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return usage_error(NULL, "expected a command: plan, run, task, status, aggregate, repair "
+                           "or help");
     const char *first = argv[1];
     if (!strcmp(first, "-h") || !strcmp(first, "--help")) {
         print_usage(stdout);

@@ -803,6 +803,10 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (!is_section(section))
         return 0; /* reported at its header by note_section */
+    if (!*name) {
+        ctx_error(c, line, "[%s]: expected a key name before '=', got '= %s'", section, value);
+        return 0;
+    }
     int idx;
     const JobKey *k = find_key(section, name, &idx);
     if (!k) {
@@ -827,6 +831,11 @@ static int handler(void *user, const char *section, const char *name, const char
         }
     int continuation = c->line_indented && c->last_key == idx;
     int is_list = k->count_off != NOCOUNT;
+    if (continuation && !is_list) {
+        ctx_error(c, line, "[%s] %s: expected one value, got a continuation line '%s' (only lists "
+                  "continue on indented lines)", section, name, trim(val));
+        return 0;
+    }
     if (c->key_line[idx] && !(continuation && is_list)) {
         ctx_error(c, line, "[%s] %s: given twice (first on line %d)", section, name, c->key_line[idx]);
         return 0;
@@ -995,8 +1004,12 @@ static void validate(ParseCtx *c)
             }
     for (int m = 0; m < job->n_models; m++) {
         if (job->models[m] == MODEL_QUADRATIC && job->target == TARGET_LOWRANK && job->rank > min_d) {
-            ctx_error(c, blame(c, "model", "rank"), "[model] rank: expected r <= every d (%d), "
-                      "got %d", min_d, job->rank);
+            if (c->inline_rank && !c->key_line[key_index("model", "rank")])
+                ctx_error(c, c->inline_rank_line, "[model] target: expected lowrank:r with r <= "
+                          "every d (%d), got lowrank:%d", min_d, job->rank);
+            else
+                ctx_error(c, blame(c, "model", "rank"), "[model] rank: expected r <= every d (%d), "
+                          "got %d", min_d, job->rank);
             return;
         }
         if (job->models[m] == MODEL_MIXTURE && job->mixture_rank > min_d) {
@@ -1253,7 +1266,11 @@ void job_print_help(FILE *out)
 {
     fprintf(out, "Job files are INI: [section] headers, 'key = value' lines, ';' or '#' comments.\n"
                  "Lists are comma-separated; ranges start:stop:step include stop; a long list may\n"
-                 "continue on indented lines. Unknown sections or keys are errors.\n");
+                 "continue on indented lines (a ',' may end a line only before its continuation).\n"
+                 "Unknown sections or keys are errors, and so is a key given twice or anything\n"
+                 "but a comment after a section header. Numbers are decimal (leading zeros too;\n"
+                 "seed may also be 0x hex); inf and nan are not numbers. At most 256 values per\n"
+                 "list, 50000000 tasks, and n <= 2e9 at every (d, N).\n");
     const char *sec = "";
     for (int i = 0; i < N_KEYS; i++) {
         const JobKey *k = &job_keys[i];

@@ -43,7 +43,7 @@ static int check_new(const char *what, const char *path, char *err, size_t errle
     struct stat st;
     if (stat(path, &st) == 0)
         return 0;
-    if (errno != ENOENT) {
+    if (errno != ENOENT && errno != ENOTDIR) {
         snprintf(err, errlen, "%s: cannot use '%s': %s", what, path, strerror(errno));
         return -1;
     }

@@ -47,7 +47,8 @@ static void memory_culprit(const JobSpec *job, const Task *t, char *where, size_
 {
     double base = grid_cost(job, t).bytes, best = -1;
     const char *sec = "grid", *key = "n";
-    for (int a = 0; a < 4; a++) {
+    /* in this order, so that a tie goes to the test set (the less obvious culprit), then n */
+    for (int a = 3; a >= 0; a = a == 3 ? 0 : a < 2 ? a + 1 : -1) {
         Task h = *t;
         JobSpec jh;
         const JobSpec *j = job;
@@ -98,7 +99,7 @@ int plan_check_memory(const JobSpec *job, const Grid *grid, double mem_per_rank,
     task_line(job, &grid->tasks[worst], what, sizeof what);
     memory_culprit(job, &grid->tasks[worst], where, sizeof where);
     snprintf(err, errlen, "%s: %ld task(s) need more memory than the %s per rank; the largest, "
-             "id %ld (%s), needs %s: lower d, N or n, or raise --mem-per-rank (fewer ranks per node)",
+             "id %ld (%s), needs %s: lower d, N, n or test_samples, or raise --mem-per-rank (fewer ranks per node)",
              where, over, have, worst, what, need);
     return -1;
 }
