@@ -176,6 +176,15 @@ static int usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Under mpirun or srun every rank parses the same command line before MPI starts:
+     * rank 0 speaks for all (the launcher's environment says which rank we are). */
+    static const char *const rank_vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                            "SLURM_PROCID", NULL};
+    for (int i = 0; rank_vars[i]; i++) {
+        const char *r = getenv(rank_vars[i]);
+        if (r && *r && strcmp(r, "0") != 0)
+            return LS_EXIT_USAGE;
+    }
     if (cmd)
         log_error("%s: %s (see 'lazysweep %s --help')", cmd, msg, cmd);
     else
