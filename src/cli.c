@@ -292,9 +292,13 @@ int cli_parse(int argc, char **argv, CliArgs *args)
     args->sync_every = 600;
     args->argc = argc;
     args->argv = argv;
-    if (argc < 2)
-        return usage_error(NULL, "expected a command: plan, run, task, status, aggregate, repair "
-                           "or help");
+    if (argc < 2) {
+        char names[200] = "";
+        for (int i = 0; i < N_COMMANDS; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     i == 0 ? "" : i == N_COMMANDS - 1 ? " or " : ", ", commands[i].name);
+        return usage_error(NULL, "expected a command: %s", names);
+    }
     const char *first = argv[1];
     if (!strcmp(first, "-h") || !strcmp(first, "--help")) {
         print_usage(stdout);

@@ -393,8 +393,10 @@ static int split_list(char *s, char **items, int max, int *trailing, Why *w)
         }
         if (!*item)
             return why(w, NULL, " (an empty item: two commas in a row, or one at the start)");
-        if (n >= max)
-            return why(w, NULL, " (more than %d items)", max), max + 1;
+        if (n >= max) {
+            why(w, NULL, " (more than %d items)", max);
+            return max + 1;
+        }
         items[n++] = item;
         if (!comma)
             break;
@@ -606,9 +608,12 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append,
         int v;
         if (k->off == F(target) && strncmp(s, "lowrank:", 8) == 0) {
             long r;
-            if (parse_long(s + 8, &r) || r < 1 || r > (1 << 20))
-                return why(w, "lowrank:r with an integer 1 <= r <= 1048576, or one of "
-                           "exponential | wigner | lowrank | signed", NULL);
+            if (parse_long(s + 8, &r) || r < 1 || r > (1 << 20)) {
+                char ch[200], ex[260];
+                choices_text(k->choices, ch, sizeof ch);
+                snprintf(ex, sizeof ex, "lowrank:r with an integer 1 <= r <= %d, or one of %s", 1 << 20, ch);
+                return why(w, ex, NULL);
+            }
             job->rank = (int)r;
             v = TARGET_LOWRANK;
         } else if ((v = find_choice(k->choices, s)) < 0) {
