@@ -109,7 +109,7 @@ check: deps
 
 # In the sanitizer tree: the unit tests, the bad-input corpus and 60 s of fuzzing.
 san-unit: $(B)/lazysweep $(TEST_BIN) $(B)/fuzz/fuzz_job
-	@echo "sanitizers ($(SANITIZE)): $(B)"
+	@echo "sanitizers ($(SANITIZE)): $(B); to rerun a test by hand: $(SAN_ENV) COMMAND"
 	@$(SAN_ENV) LOGS=$(B)/tests/logs LAZYSWEEP=$(B)/lazysweep FUZZ=$(B)/fuzz/fuzz_job \
 	    FUZZ_SECONDS=60 SHELL_TESTS="tests/t_input.sh tests/fuzz.sh" sh tests/run.sh $(TEST_BIN)
 

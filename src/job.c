@@ -1067,10 +1067,10 @@ int job_load_string(const char *text, const char *path, JobSpec *job, char *err,
     }
     else if (rc < 0 && !c.err[0])
         ctx_error(&c, 0, "cannot parse (out of memory)");
-    if (!c.err[0] && c.line_too_long)
+    if (c.line_too_long) /* the earliest error wins */
         ctx_error(&c, c.line_too_long, "line longer than 199 characters: continue a long list "
                   "on indented lines or use a:b:step ranges");
-    if (!c.err[0] && c.comma_line)
+    if (c.comma_line)
         comma_error(&c);
     if (!c.err[0])
         validate(&c);
