@@ -7,13 +7,25 @@
 #   LIBS_EXTRA   extra link flags, e.g. for a cluster's module paths
 #   PREFIX       install prefix for `make install`
 #   DEBUG=1      -O0 -g3 instead of -O2 -g
-#   SANITIZE=address,undefined   build with sanitizers
+#   SANITIZE=address,undefined   build with sanitizers (a report aborts the program)
+#   B            build tree (default: build; make check also builds build/san with sanitizers)
 #   NP           ranks used by `make demo` (default: nproc + 1)
+#   SECONDS      how long `make fuzz` runs the job-file fuzzer (default 60)
 MPICC      ?= mpicc
 PKGS       ?= hdf5-openmpi lapacke openblas inih
 PREFIX     ?= /usr/local
 PYTHON     ?= /usr/bin/python3
 NP         ?= $(shell echo $$(( $$(nproc) + 1 )))
+SECONDS    ?= 60
+# The sanitizer tree of make check and make fuzz (gcc: float-cast-overflow is not part of
+# undefined). Leak detection stays on: Open MPI's own allocations are suppressed by
+# library name, which needs its components kept loaded and full unwinding.
+SAN_B      := build/san
+SAN_LIST   := address,undefined,float-cast-overflow
+SAN_ENV    := ASAN_OPTIONS=fast_unwind_on_malloc=0:malloc_context_size=40:detect_leaks=1 \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+              LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+              OMPI_MCA_mca_base_component_disable_dlclose=1
 -include make.local
 
 # `CC ?= mpicc` would do nothing (make predefines CC), so the wrapper has its own name.
@@ -23,7 +35,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 
 OPT    := $(if $(DEBUG),-O0 -g3,-O2 -g)
-SANFL  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
+SANFL  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer,)
 WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(SANFL) $(WARN) \
               -iquote include $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
@@ -37,14 +49,18 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+# the fuzzer's copy of the parser, with gcc's edge coverage (tests/fuzz_job.c)
+FUZZ_SRC  := src/job.c src/grid.c src/plan.c src/log.c
+FUZZ_OBJ  := $(FUZZ_SRC:src/%.c=$(B)/fuzz/%.o)
 
-.PHONY: all deps check unit demo bench install clean help
+.PHONY: all deps check unit san-unit fuzz fuzz-run demo bench install clean help
 all: $(B)/lazysweep
 
 help:
 	@echo "make            build build/lazysweep"
 	@echo "make deps       install missing Debian packages (root) or list what is missing"
-	@echo "make check      all tests (runs deps first)"
+	@echo "make check      all tests (runs deps first), then again under sanitizers in build/san"
+	@echo "make fuzz SECONDS=600   the job-file fuzzer under sanitizers (default 60 s)"
 	@echo "make demo       small demo sweep on this machine (runs deps first)"
 	@echo "make bench      benchmarks, printed as ratios"
 	@echo "make install PREFIX=/path   install the program into PREFIX/bin"
@@ -72,6 +88,14 @@ $(B)/tests/%: tests/%.c tests/harness.h $(B)/liblazysweep.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/liblazysweep.a $(LDLIBS_ALL)
 
+$(B)/fuzz/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fsanitize-coverage=trace-pc -c $< -o $@
+
+$(B)/fuzz/fuzz_job: tests/fuzz_job.c $(FUZZ_OBJ) $(B)/liblazysweep.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(FUZZ_OBJ) $(B)/liblazysweep.a $(LDLIBS_ALL)
+
 $(B)/bench/%: bench/%.c $(B)/liblazysweep.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/liblazysweep.a $(LDLIBS_ALL)
@@ -81,6 +105,19 @@ unit: $(B)/lazysweep $(TEST_BIN)
 
 check: deps
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory B=$(SAN_B) SANITIZE=$(SAN_LIST) san-unit
+
+# In the sanitizer tree: the unit tests, the bad-input corpus and 60 s of fuzzing.
+san-unit: $(B)/lazysweep $(TEST_BIN) $(B)/fuzz/fuzz_job
+	@echo "sanitizers ($(SANITIZE)): $(B); to rerun a test by hand: $(SAN_ENV) COMMAND"
+	@$(SAN_ENV) LOGS=$(B)/tests/logs LAZYSWEEP=$(B)/lazysweep FUZZ=$(B)/fuzz/fuzz_job \
+	    FUZZ_SECONDS=60 SHELL_TESTS="tests/t_input.sh tests/fuzz.sh" sh tests/run.sh $(TEST_BIN)
+
+fuzz:
+	@$(MAKE) --no-print-directory B=$(SAN_B) SANITIZE=$(SAN_LIST) fuzz-run
+
+fuzz-run: $(B)/fuzz/fuzz_job
+	@$(SAN_ENV) FUZZ=$(B)/fuzz/fuzz_job FUZZ_SECONDS=$(SECONDS) sh tests/fuzz.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -97,4 +134,4 @@ install: $(B)/lazysweep
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJ:.o=.d) $(B)/obj/main.d
+-include $(LIB_OBJ:.o=.d) $(B)/obj/main.d $(FUZZ_OBJ:.o=.d)

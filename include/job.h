@@ -11,6 +11,8 @@
 
 #define JOB_MAX_LIST 256 /* entries per list key */
 #define JOB_MAX_DROPS 8  /* nn_lr_drops entries */
+#define JOB_MAX_KEYS 64  /* room in key_line[] for the key table */
+#define JOB_MAX_N 2000000000L /* largest training-set size: it keys a 32-bit stream counter */
 
 enum { MODEL_QUADRATIC, MODEL_MIXTURE, MODEL_COUNT };
 enum { TARGET_EXPONENTIAL, TARGET_WIGNER, TARGET_LOWRANK, TARGET_SIGNED, TARGET_COUNT };
@@ -100,6 +102,8 @@ typedef struct {
     long test_samples;
     int save_weights;
     int curve_points;
+    /* where each key of the table was set, for messages (0 = default); see job_where */
+    int key_line[JOB_MAX_KEYS];
 } JobSpec;
 
 /* Fills every key with its default (grid lists empty). */
@@ -111,6 +115,10 @@ void job_defaults(JobSpec *job);
 int job_load(const char *path, JobSpec *job, char **text, char *err, size_t errlen);
 /* Same from a string (tests); `path` is only used in messages. */
 int job_load_string(const char *text, const char *path, JobSpec *job, char *err, size_t errlen);
+
+/* "FILE:LINE: [section] key" for a message about a key's value (": LINE" left out when
+ * the key was not given); for checks made after parsing (grid size, memory). */
+void job_where(const JobSpec *job, const char *section, const char *key, char *buf, size_t len);
 
 /* The effective settings, one "section.key = value" line per key, in table order,
  * values normalised (same job => same text, whatever the spelling or comments). */

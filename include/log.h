@@ -25,6 +25,11 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Plain error line "lazysweep: MSG" (the caller decides the exit status). */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Copies `in` to `out` (NUL-terminated, truncated whole) with every byte that could
+ * break the line or the terminal escaped: C0 controls as \n \r \t \f \v or \xNN, DEL and
+ * bytes that are not UTF-8 as \xNN, C1 controls and U+2028/2029 as \uNNNN. Every
+ * message goes through it, so a message is always one line. */
+void log_escape(const char *in, char *out, size_t outlen);
 void log_fatal_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 

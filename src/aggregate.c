@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "log.h"
+#include "outputs.h"
 #include "store.h"
 #include "theory.h"
 
@@ -22,6 +22,8 @@ static const char *const columns =
     "model,target,d,N,rho,n,regime,replicates,risk_pop_mean,risk_pop_se,risk_test_mean,"
     "risk_test_se,risk_train_mean,risk_train_se,error_test_mean,error_test_se,theory,"
     "not_converged,alpha,eta";
+/* How every version's CSV begins: --csv overwrites only files that start so. */
+static const char *const csv_signature = "model,target,d,N,rho,n,regime,replicates,";
 
 typedef struct {
     int k[4];           /* finite values per metric */
@@ -124,6 +126,18 @@ static void table_cell(double v)
 
 int aggregate_main(const CliArgs *args)
 {
+    char err[1024];
+    if (args->force && !args->csv) {
+        log_error("aggregate: --force: expected together with --csv OUT (see 'lazysweep aggregate --help')");
+        return LS_EXIT_USAGE;
+    }
+    /* before reading anything: --csv never overwrites an input (results file, journal, job
+     * files, ...) unless it is a CSV we wrote, or --force says so */
+    if (args->csv && outputs_check_csv(args->csv, args->file, csv_signature, args->force, err,
+                                       sizeof err) != 0) {
+        log_error("%s", err);
+        return LS_EXIT_USAGE;
+    }
     Store *st = NULL;
     int rc = store_open_readonly(args->file, NULL, &st);
     if (rc != STORE_OK) {
@@ -143,13 +157,7 @@ int aggregate_main(const CliArgs *args)
              store_read_results(st, 0, n, res, NULL, NULL) == STORE_OK;
     store_close(st);
     FILE *csv = NULL;
-    struct stat a, b;
-    if (ok && args->csv && strcmp(args->csv, "-") && stat(args->csv, &b) == 0 &&
-        stat(args->file, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-        log_error("--csv %s: that is the results file itself; give another name", args->csv);
-        ok = 0;
-        rc = LS_EXIT_USAGE;
-    } else if (ok && args->csv) {
+    if (ok && args->csv) {
         csv = !strcmp(args->csv, "-") ? stdout : fopen(args->csv, "w");
         if (!csv) {
             log_error("%s: cannot write: %s", args->csv, strerror(errno));

@@ -2,6 +2,7 @@
  * option is one line in `options` (its `cmds` string says which subcommands take it). */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -94,6 +95,8 @@ static const Option options[] = {
      "memory budget of one rank, e.g. 4G, 500M (default: physical memory / cores)"},
     {"id", 0, OPT_LONG, A(id), "task", "task", "K", "the task id (0 .. tasks-1; see plan --show)"},
     {"csv", 0, OPT_STRING, A(csv), "aggregate", "", "OUT", "also write the table as CSV to OUT ('-': stdout only)"},
+    {"force", 0, OPT_FLAG, A(force), "aggregate", "", NULL,
+     "let --csv overwrite a file that is not a CSV written by aggregate (never the results file)"},
     {"json", 0, OPT_FLAG, A(json), "status", "", NULL, "one JSON object instead of the table"},
     {"show", 0, OPT_LONG, A(show), "plan", "", "K", "list the first K tasks (default 10)"},
 };
@@ -173,6 +176,15 @@ static int usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Under mpirun or srun every rank parses the same command line before MPI starts:
+     * rank 0 speaks for all (the launcher's environment says which rank we are). */
+    static const char *const rank_vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                            "SLURM_PROCID", NULL};
+    for (int i = 0; rank_vars[i]; i++) {
+        const char *r = getenv(rank_vars[i]);
+        if (r && *r && strcmp(r, "0") != 0)
+            return LS_EXIT_USAGE;
+    }
     if (cmd)
         log_error("%s: %s (see 'lazysweep %s --help')", cmd, msg, cmd);
     else
@@ -180,13 +192,16 @@ static int usage_error(const char *cmd, const char *fmt, ...)
     return LS_EXIT_USAGE;
 }
 
-/* "4G", "500M", "1.5GiB", "123456" (bytes) */
+/* "4G", "500M", "1.5GiB", "123456" (bytes), decimal, at most CLI_MAX_BYTES */
+#define CLI_MAX_BYTES (1024.0 * 1024 * 1024 * 1024 * 1024) /* 1 PiB: more is a typo */
 static int parse_bytes(const char *s, double *out)
 {
     char *end;
+    if (!isdigit((unsigned char)*s) && *s != '.')
+        return -1; /* no sign, space, hex, inf or nan */
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0) || !isfinite(v))
+    if (end == s || errno || !(v > 0) || !isfinite(v) || strpbrk(s, "xXpP"))
         return -1;
     double mult = 1;
     switch (*end) {
@@ -198,43 +213,59 @@ static int parse_bytes(const char *s, double *out)
     }
     if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0 || strcmp(end, "b") == 0)
         end += strlen(end);
-    if (*end)
+    if (*end || !(v * mult <= CLI_MAX_BYTES))
         return -1;
     *out = v * mult;
     return 0;
 }
 
+/* "-o/--output" or "--id": how messages name an option */
+static const char *opt_label(const Option *o, char *buf, size_t len)
+{
+    if (o->short_name)
+        snprintf(buf, len, "-%c/--%s", o->short_name, o->name);
+    else
+        snprintf(buf, len, "--%s", o->name);
+    return buf;
+}
+
 static int set_option(const Option *o, CliArgs *args, const char *cmd, const char *val)
 {
     char *base = (char *)args;
-    char *end;
+    char *end, label[80];
+    opt_label(o, label, sizeof label);
     switch (o->type) {
     case OPT_FLAG:
         *(int *)(base + o->off) = 1;
         return 0;
     case OPT_STRING:
+        /* a file name: not empty, and not an option swallowed as the value ('-' is stdout) */
+        if (!*val || (val[0] == '-' && (val[1] || o->off != A(csv))))
+            return usage_error(cmd, "%s: expected a file name, got '%s'", label, val);
         *(const char **)(base + o->off) = val;
         return 0;
     case OPT_LONG: {
         errno = 0;
         long v = strtol(val, &end, 10);
-        if (*val == '\0' || *end || errno || v < 0)
-            return usage_error(cmd, "--%s: expected an integer >= 0, got '%s'", o->name, val);
+        if (!isdigit((unsigned char)*val) || *end || errno || v < 0)
+            return usage_error(cmd, "%s: expected an integer >= 0, got '%s'", label, val);
         *(long *)(base + o->off) = v;
         return 0;
     }
     case OPT_SECONDS: {
         errno = 0;
         double v = strtod(val, &end);
-        if (*val == '\0' || *end || errno || !(v >= 0) || !isfinite(v))
-            return usage_error(cmd, "--%s: expected seconds >= 0, got '%s'", o->name, val);
+        if ((!isdigit((unsigned char)*val) && *val != '.') || *end || errno || !(v >= 0) ||
+            !isfinite(v) || strpbrk(val, "xXpP"))
+            return usage_error(cmd, "%s: expected seconds >= 0, got '%s'", label, val);
         *(double *)(base + o->off) = v;
         return 0;
     }
     case OPT_BYTES: {
         double v;
         if (parse_bytes(val, &v))
-            return usage_error(cmd, "--%s: expected a size like 4G or 500M, got '%s'", o->name, val);
+            return usage_error(cmd, "%s: expected a size like 4G or 500M (at most 1024T), got '%s'",
+                               label, val);
         *(double *)(base + o->off) = v;
         return 0;
     }
@@ -262,8 +293,11 @@ int cli_parse(int argc, char **argv, CliArgs *args)
     args->argc = argc;
     args->argv = argv;
     if (argc < 2) {
-        print_usage(stderr);
-        return LS_EXIT_USAGE;
+        char names[200] = "";
+        for (int i = 0; i < N_COMMANDS; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     i == 0 ? "" : i == N_COMMANDS - 1 ? " or " : ", ", commands[i].name);
+        return usage_error(NULL, "expected a command: %s", names);
     }
     const char *first = argv[1];
     if (!strcmp(first, "-h") || !strcmp(first, "--help")) {
@@ -286,6 +320,7 @@ int cli_parse(int argc, char **argv, CliArgs *args)
     int npos = 0;
     const char *pos[2] = {NULL, NULL};
     int seen[N_OPTIONS] = {0};
+    const char *seen_val[N_OPTIONS] = {NULL};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -310,14 +345,25 @@ int cli_parse(int argc, char **argv, CliArgs *args)
             } else if (eq) {
                 return usage_error(cmd->name, "option '%s' takes no value", name);
             }
+            if (seen[o - options]) {
+                char label[80];
+                opt_label(o, label, sizeof label);
+                if (o->type == OPT_FLAG)
+                    return usage_error(cmd->name, "%s: expected once, got it twice", label);
+                return usage_error(cmd->name, "%s: expected once, got '%s' and then '%s'", label,
+                                   seen_val[o - options], val);
+            }
             int rc = set_option(o, args, cmd->name, val);
             if (rc)
                 return rc;
             seen[o - options] = 1;
+            seen_val[o - options] = val;
             continue;
         }
         if (npos >= 2)
             return usage_error(cmd->name, "unexpected argument '%s'", a);
+        if (!*a)
+            return usage_error(cmd->name, "expected %s, got an empty argument ''", npos ? "nothing more" : cmd->args);
         pos[npos++] = a;
     }
     /* Positionals by the command's synopsis. */

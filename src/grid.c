@@ -116,14 +116,43 @@ static long walk(const JobSpec *job, Task *tasks, uint64_t *keys, int *dup_w, in
     return count;
 }
 
+/* The message for a grid over the cap: the axes' product (in 64 bits, checked), blamed on
+ * the key with the longest axis. */
+static void too_many(const JobSpec *job, char *err, size_t errlen)
+{
+    static const char *const sec[] = {"model", "grid", "grid", "grid", "grid", "sweep"};
+    static const char *const name[] = {"kind", "d", "rho", "n", "regime", "replicates"};
+    static const char *const unit[][2] = {{"model", "models"}, {"d", "d"}, {"width", "widths"},
+                                          {"n", "n"}, {"regime", "regimes"}, {"replicate", "replicates"}};
+    long axis[6] = {job->n_models, job->n_d, job->n_width, job->n_n, job->n_regimes, job->replicates};
+    int64_t product = 1;
+    int big = 0, overflow = 0;
+    char factors[200] = "";
+    for (int a = 0; a < 6; a++) {
+        overflow |= __builtin_mul_overflow(product, (int64_t)axis[a], &product);
+        if (axis[a] >= axis[big])
+            big = a;
+        size_t used = strlen(factors);
+        snprintf(factors + used, sizeof factors - used, "%s%ld %s", a ? " x " : "", axis[a], unit[a][axis[a] != 1]);
+    }
+    char where[600];
+    job_where(job, sec[big], big == 2 && !job->width_is_rho ? "N" : name[big], where, sizeof where);
+    if (overflow)
+        snprintf(err, errlen, "%s: expected at most %ld tasks, got more than 2^63 (%s); split the "
+                 "sweep into several jobs", where, GRID_MAX_TASKS, factors);
+    else
+        snprintf(err, errlen, "%s: expected at most %ld tasks, got %lld (%s, before dropping "
+                 "duplicates); split the sweep into several jobs", where, GRID_MAX_TASKS,
+                 (long long)product, factors);
+}
+
 int grid_build(const JobSpec *job, Grid *grid, int warn, char *err, size_t errlen)
 {
     memset(grid, 0, sizeof *grid);
     int dup_w, dup_n;
     long count = walk(job, NULL, NULL, &dup_w, &dup_n);
     if (count > GRID_MAX_TASKS) {
-        snprintf(err, errlen, "%s: the grid has more than %ld tasks; split the sweep into "
-                 "several jobs", job->path, GRID_MAX_TASKS);
+        too_many(job, err, errlen);
         return -1;
     }
     if (count == 0) {

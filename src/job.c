@@ -6,13 +6,17 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
+
+#include "log.h"
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -157,6 +161,7 @@ static const JobKey job_keys[] = {
      "> 0: NN train/test risk at this many log-spaced steps"},
 };
 #define N_KEYS ((int)(sizeof job_keys / sizeof job_keys[0]))
+_Static_assert(sizeof job_keys / sizeof job_keys[0] <= JOB_MAX_KEYS, "raise JOB_MAX_KEYS in job.h");
 
 static const char *const sections[] = {"sweep", "model", "grid", "train", "eval", NULL};
 
@@ -173,7 +178,12 @@ typedef struct {
     JobSpec *job;
     int key_line[N_KEYS];   /* where each key was set (0 = default) */
     int last_key;           /* key of the previous handler call, for continuations */
-    char err[512];          /* first error (empty = none) */
+    int comma_line;         /* a list value on this line ended with ',' (0 = none): only an */
+    char comma_text[200];   /*   indented continuation line may follow; its value, for the message */
+    int inline_rank;        /* r of 'target = lowrank:r' (0 = not given) and its line */
+    int inline_rank_line;
+    int rank_value;         /* r of 'rank = r' (when key_line says it was given) */
+    char err[512];          /* the error on the earliest line (empty = none) */
     int err_line;
 } ParseCtx;
 
@@ -181,30 +191,60 @@ static void ctx_error(ParseCtx *c, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void ctx_error(ParseCtx *c, int line, const char *fmt, ...)
 {
-    if (c->err[0])
-        return; /* keep the first */
-    char msg[400];
+    /* Keep the error on the earliest line: errors arrive in file order, except inih's
+     * syntax errors, which it reports only at the end. */
+    if (c->err[0] && line >= c->err_line)
+        return;
+    char msg[400], raw[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(c->err, sizeof c->err, "%s:%d: %s", c->path, line, msg);
+    snprintf(raw, sizeof raw, "%s:%d: %s", c->path, line, msg);
+    log_escape(raw, c->err, sizeof c->err); /* echoed input stays on one line */
     c->err_line = line;
 }
 
 static int is_section(const char *s);
 static const char *closest_section(const char *s);
+static void comma_error(ParseCtx *c);
 
 /* Remembers where each [section] header is, and reports unknown ones there (inih
  * only tells the handler about a section when a key follows). */
 static void note_section(ParseCtx *c, const char *line)
 {
-    while (*line == ' ' || *line == '\t')
+    while (isspace((unsigned char)*line))
         line++;
     if (*line != '[')
         return;
+    char text[200];
+    snprintf(text, sizeof text, "%s", line);
+    for (char *e = text + strlen(text); e > text && isspace((unsigned char)e[-1]);)
+        *--e = '\0';
     const char *end = strchr(line, ']');
-    if (!end || end - line - 1 >= (long)sizeof c->section_seen)
+    if (!end) {
+        ctx_error(c, c->line, "%s: expected a section header '[name]', got no closing ']'", text);
+        return;
+    }
+    if (c->line_indented) {
+        /* inih would take it as the continuation of the previous value */
+        ctx_error(c, c->line, "%s: expected the section header at the start of its line, "
+                  "got it indented (an indented line continues the previous value)", text);
+        return;
+    }
+    const char *rest = end + 1;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    if (*rest && !strchr(";#", *rest)) {
+        char tail[200];
+        snprintf(tail, sizeof tail, "%s", rest);
+        for (char *e = tail + strlen(tail); e > tail && isspace((unsigned char)e[-1]);)
+            *--e = '\0';
+        ctx_error(c, c->line, "%.*s: expected nothing after the section header, got '%s' "
+                  "(put each key on its own line)", (int)(end - line + 1), line, tail);
+        return;
+    }
+    if (end - line - 1 >= (long)sizeof c->section_seen)
         return;
     snprintf(c->section_seen, sizeof c->section_seen, "%.*s", (int)(end - line - 1), line + 1);
     c->section_line = c->line;
@@ -218,6 +258,20 @@ static void note_section(ParseCtx *c, const char *line)
                   "[train] or [eval])", c->section_seen);
 }
 
+/* A list value that ended with ',' may only be followed by an indented continuation
+ * (blank and comment lines may come between); anything else makes the comma an error. */
+static void note_trailing_comma(ParseCtx *c, const char *line, size_t len)
+{
+    if (!c->comma_line)
+        return;
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)line[i]))
+        i++;
+    if (i == len || strchr(";#", line[i]) || c->line_indented)
+        return; /* blank, comment, or the continuation (the handler clears comma_line) */
+    comma_error(c);
+}
+
 /* inih reader over an in-memory text that counts lines. */
 static char *ctx_reader(char *str, int num, void *stream)
 {
@@ -227,7 +281,8 @@ static char *ctx_reader(char *str, int num, void *stream)
     const char *nl = strchr(c->pos, '\n');
     size_t len = nl ? (size_t)(nl - c->pos) + 1 : strlen(c->pos);
     c->line++;
-    c->line_indented = (*c->pos == ' ' || *c->pos == '\t');
+    c->line_indented = isspace((unsigned char)*c->pos) && *c->pos != '\n'; /* as inih: any space */
+    note_trailing_comma(c, c->pos, len);
     if (len > (size_t)num - 1) {
         c->line_too_long = c->line;
         len = (size_t)num - 1;
@@ -279,24 +334,57 @@ static char *trim(char *s)
     return s;
 }
 
-static int parse_double(const char *s, double *v)
+/* Why a value was refused, for the message: what was expected (replaces the key's
+ * generic description when set) and a note after the value. */
+typedef struct {
+    char expect[200];
+    char note[160];
+} Why;
+
+static int why(Why *w, const char *expect, const char *note_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int why(Why *w, const char *expect, const char *note_fmt, ...)
 {
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return *s && !*end && errno == 0 && isfinite(*v) ? 0 : -1;
+    if (w && !w->expect[0] && !w->note[0]) { /* the innermost reason wins */
+        snprintf(w->expect, sizeof w->expect, "%s", expect ? expect : "");
+        if (note_fmt) {
+            va_list ap;
+            va_start(ap, note_fmt);
+            vsnprintf(w->note, sizeof w->note, note_fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -1;
 }
 
+/* A finite decimal number: digits, one sign, '.', exponent; no hex, inf or nan
+ * (strtod would take them). -0 is read as 0, so that it means what 0 means. */
+static int parse_double(const char *s, double *v)
+{
+    if (!*s || strspn(s, "0123456789+-.eE") != strlen(s))
+        return -1;
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (*end || errno != 0 || !isfinite(x))
+        return -1; /* also ERANGE: overflow, or underflow to a denormal or zero */
+    *v = x == 0 ? 0.0 : x;
+    return 0;
+}
+
+/* A decimal integer (leading zeros stay decimal) or an integral number like 1e5,
+ * within +-9e15 (exact in a double). */
 static int parse_long(const char *s, long *v)
 {
+    if (!*s || strspn(s, "0123456789+-.eE") != strlen(s))
+        return -1;
     char *end;
     errno = 0;
     long x = strtol(s, &end, 10);
-    if (*s && !*end && errno == 0) {
+    if (!*end && errno == 0 && isdigit((unsigned char)s[strlen(s) - 1])) {
         *v = x;
         return 0;
     }
-    /* allow 1e5-style integers */
     double dv;
     if (parse_double(s, &dv) == 0 && dv == floor(dv) && fabs(dv) < 9e15) {
         *v = (long)dv;
@@ -322,22 +410,31 @@ static void choices_text(const char *const *choices, char *buf, size_t len)
     }
 }
 
-/* Splits a comma list in place; returns the item count or -1 if an item is empty. */
-static int split_list(char *s, char **items, int max)
+/* Splits a comma list in place; returns the item count or -1 if an item is empty.
+ * A trailing comma is allowed here (*trailing set): the handler accepts it only
+ * before a continuation line. */
+static int split_list(char *s, char **items, int max, int *trailing, Why *w)
 {
     int n = 0;
     char *p = s;
+    if (trailing)
+        *trailing = 0;
     for (;;) {
         char *comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
         char *item = trim(p);
-        if (!*item && !comma && n > 0)
-            break; /* a trailing comma before a continuation line */
+        if (!*item && !comma && n > 0) {
+            if (trailing)
+                *trailing = 1;
+            break; /* a trailing comma: the list continues on the next (indented) line */
+        }
         if (!*item)
-            return -1;
-        if (n >= max)
+            return why(w, NULL, " (an empty item: two commas in a row, or one at the start)");
+        if (n >= max) {
+            why(w, NULL, " (more than %d items)", max);
             return max + 1;
+        }
         items[n++] = item;
         if (!comma)
             break;
@@ -348,10 +445,11 @@ static int split_list(char *s, char **items, int max)
 
 /* ---- value parsers: each returns 0 or -1 with `expect` describing the form ---- */
 
-/* Expands "a:b:step" (inclusive stop) or a single number into out[]. */
-static int parse_range(const char *item, double *out, int *n, int max, int integer)
+/* Expands "a:b:step" (inclusive stop) or a single number into out[]. The count is
+ * checked as a double before any conversion: absurd steps are refused, not cast. */
+static int parse_range(const char *item, double *out, int *n, int max, int integer, Why *w)
 {
-    char buf[128];
+    char buf[256];
     snprintf(buf, sizeof buf, "%s", item);
     char *parts[3];
     int np = 0;
@@ -361,7 +459,7 @@ static int parse_range(const char *item, double *out, int *n, int max, int integ
         if (colon)
             *colon = '\0';
         if (np == 3)
-            return -1;
+            return why(w, "a:b:step range with three parts", NULL);
         parts[np++] = trim(p);
         if (!colon)
             break;
@@ -374,31 +472,41 @@ static int parse_range(const char *item, double *out, int *n, int max, int integ
         if (integer && a != floor(a))
             return -1;
         if (*n >= max)
-            return -2;
+            return why(w, NULL, " (more than %d values in all)", JOB_MAX_LIST);
         out[(*n)++] = a;
         return 0;
     }
-    if (np != 3 || parse_double(parts[0], &a) || parse_double(parts[1], &b) ||
-        parse_double(parts[2], &step) || step <= 0 || b < a)
+    if (np != 3)
+        return why(w, "a:b:step range with three parts (start:stop:step)", NULL);
+    if (parse_double(parts[0], &a) || parse_double(parts[1], &b) || parse_double(parts[2], &step))
         return -1;
+    if (step <= 0)
+        return why(w, "a:b:step range with step > 0", NULL);
+    if (b < a)
+        return why(w, "a:b:step range with start <= stop", NULL);
     if (integer && (a != floor(a) || b != floor(b) || step != floor(step)))
-        return -1;
+        return why(w, "a:b:step range of integers", NULL);
     /* count with a tolerance so 0.25:2:0.25 includes 2 */
-    long count = (long)floor((b - a) / step + 1e-9) + 1;
-    if (count > max - *n)
-        return -2;
+    double span = (b - a) / step + 1e-9;
+    if (!isfinite(span))
+        return why(w, NULL, " (the range has too many values to count; at most %d in all)",
+                   JOB_MAX_LIST);
+    if (!(span < (double)(max - *n)))
+        return why(w, NULL, " (the range has %.15g values; at most %d in all)", floor(span) + 1,
+                   JOB_MAX_LIST);
+    long count = (long)floor(span) + 1;
     for (long k = 0; k < count; k++) {
         double v = a + (double)k * step;
         if (!integer)
             v = round(v * 1e12) / 1e12; /* 0.1*3 -> 0.3 exactly as written */
-        out[(*n)++] = v;
+        out[(*n)++] = v == 0 ? 0.0 : v;
     }
     return 0;
 }
 
 static int parse_nspec(const char *item, NSpec *ns)
 {
-    char buf[64];
+    char buf[256];
     snprintf(buf, sizeof buf, "%s", item);
     char *s = trim(buf);
     if (strcmp(s, "inf") == 0) {
@@ -419,9 +527,14 @@ static int parse_nspec(const char *item, NSpec *ns)
         s[len - 1] = '\0';
     }
     s = trim(s);
-    if (*s && s[strlen(s) - 1] == '*')
+    if (*s && s[strlen(s) - 1] == '*') {
+        if (form == NFORM_ABS)
+            return -1; /* '*' only between a factor and d, d^2 or Nd */
         s[strlen(s) - 1] = '\0';
-    s = trim(s);
+        s = trim(s);
+        if (!*s)
+            return -1;
+    }
     double coef = 1;
     if (*s) {
         if (parse_double(s, &coef) || coef <= 0)
@@ -476,8 +589,11 @@ static const char *type_expect(const JobKey *k, char *buf, size_t len)
     return "?";
 }
 
-/* Sets key k from text `val` (appending for list continuations). 0 or -1. */
-static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
+/* Sets key k from text `val` (appending for list continuations). 0 or -1, with the
+ * reason in *w when there is more to say than the key's form (w may be NULL).
+ * *trailing (may be NULL) is set when a list value ends with ','. */
+static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append, int *trailing,
+                     Why *w)
 {
     char *base = (char *)job;
     char buf[4096];
@@ -486,6 +602,8 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
     int *count = k->count_off != NOCOUNT ? (int *)(base + k->count_off) : NULL;
     if (count && !append)
         *count = 0;
+    if (trailing)
+        *trailing = 0;
 
     switch (k->type) {
     case KT_STRING: {
@@ -499,13 +617,16 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
         return 0;
     }
     case KT_UINT64: {
+        /* decimal (leading zeros stay decimal), or hex after 0x; no sign, no spaces */
+        int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+        const char *digits = hex ? s + 2 : s;
+        if (!*digits || strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789") != strlen(digits))
+            return -1;
         char *end;
         errno = 0;
-        if (!*s || *s == '-')
-            return -1;
-        unsigned long long v = strtoull(s, &end, 0);
+        unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
         if (*end || errno)
-            return -1;
+            return why(w, NULL, " (above 2^64 - 1 = 18446744073709551615)");
         *(uint64_t *)(base + k->off) = (uint64_t)v;
         return 0;
     }
@@ -531,8 +652,12 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
         int v;
         if (k->off == F(target) && strncmp(s, "lowrank:", 8) == 0) {
             long r;
-            if (parse_long(s + 8, &r) || r < 1 || r > (1 << 20))
-                return -1;
+            if (parse_long(s + 8, &r) || r < 1 || r > (1 << 20)) {
+                char ch[200], ex[260];
+                choices_text(k->choices, ch, sizeof ch);
+                snprintf(ex, sizeof ex, "lowrank:r with an integer 1 <= r <= %d, or one of %s", 1 << 20, ch);
+                return why(w, ex, NULL);
+            }
             job->rank = (int)r;
             v = TARGET_LOWRANK;
         } else if ((v = find_choice(k->choices, s)) < 0) {
@@ -543,7 +668,7 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
     }
     case KT_ENUMS: {
         char *items[JOB_MAX_LIST];
-        int n = split_list(s, items, JOB_MAX_LIST);
+        int n = split_list(s, items, JOB_MAX_LIST, trailing, w);
         if (n < 0 || n > JOB_MAX_LIST)
             return -1;
         int *vals = (int *)(base + k->off);
@@ -553,7 +678,7 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
                 return -1;
             for (int j = 0; j < *count; j++)
                 if (vals[j] == v)
-                    return -1;
+                    return why(w, NULL, " ('%s' twice)", items[i]);
             vals[(*count)++] = v;
         }
         return 0;
@@ -563,7 +688,7 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
         if (!*s && !append) /* empty = not given (defaults of rho and N) */
             return 0;
         char *items[JOB_MAX_LIST + 1];
-        int n = split_list(s, items, JOB_MAX_LIST);
+        int n = split_list(s, items, JOB_MAX_LIST, trailing, w);
         if (n < 0 || n > JOB_MAX_LIST)
             return -1;
         double tmp[JOB_MAX_LIST];
@@ -571,16 +696,16 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
         for (int i = 0; i < n; i++) {
             if (k->max == INFINITY && strcmp(items[i], "inf") == 0) { /* onestep_eta */
                 if (nt >= JOB_MAX_LIST - *count)
-                    return -1;
+                    return why(w, NULL, " (more than %d values)", JOB_MAX_LIST);
                 tmp[nt++] = INFINITY;
                 continue;
             }
-            if (parse_range(items[i], tmp, &nt, JOB_MAX_LIST - *count, k->type == KT_INTS))
+            if (parse_range(items[i], tmp, &nt, JOB_MAX_LIST - *count, k->type == KT_INTS, w))
                 return -1;
         }
         for (int i = 0; i < nt; i++) {
-            if (tmp[i] < k->min || tmp[i] > k->max)
-                return -1;
+            if (tmp[i] < k->min || tmp[i] > k->max) /* before the conversion to int */
+                return why(w, NULL, " (%.15g is out of range)", tmp[i]);
             if (k->type == KT_INTS)
                 ((int *)(base + k->off))[*count + i] = (int)tmp[i];
             else
@@ -591,9 +716,11 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
     }
     case KT_NS: {
         char *items[JOB_MAX_LIST + 1];
-        int n = split_list(s, items, JOB_MAX_LIST);
-        if (n < 0 || n + *count > JOB_MAX_LIST)
+        int n = split_list(s, items, JOB_MAX_LIST, trailing, w);
+        if (n < 0 || n > JOB_MAX_LIST)
             return -1;
+        if (n + *count > JOB_MAX_LIST)
+            return why(w, NULL, " (more than %d values in all)", JOB_MAX_LIST);
         for (int i = 0; i < n; i++)
             if (parse_nspec(items[i], &((NSpec *)(base + k->off))[(*count)++]))
                 return -1;
@@ -607,6 +734,8 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
         }
         if (parse_double(s, &v) || v <= 0)
             return -1;
+        if (v > k->max)
+            return why(w, NULL, " (at most %g)", k->max);
         *(double *)(base + k->off) = v;
         return 0;
     }
@@ -625,9 +754,11 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
         if (!*s && !append)
             return 0;
         char *items[JOB_MAX_DROPS + 1];
-        int n = split_list(s, items, JOB_MAX_DROPS);
-        if (n < 0 || n + *count > JOB_MAX_DROPS)
+        int n = split_list(s, items, JOB_MAX_DROPS, trailing, w);
+        if (n < 0 || n > JOB_MAX_DROPS)
             return -1;
+        if (n + *count > JOB_MAX_DROPS)
+            return why(w, NULL, " (more than %d drops in all)", JOB_MAX_DROPS);
         for (int i = 0; i < n; i++) {
             char *colon = strchr(items[i], ':');
             long step;
@@ -638,6 +769,8 @@ static int apply_key(const JobKey *k, JobSpec *job, const char *val, int append)
             if (parse_long(trim(items[i]), &step) || step < 1 || parse_double(trim(colon + 1), &f) ||
                 f <= 0)
                 return -1;
+            if (f > BIG)
+                return why(w, NULL, " (FACTOR at most %g)", BIG);
             if (*count > 0 && step <= job->drop_step[*count - 1])
                 return -1;
             job->drop_step[*count] = step;
@@ -695,6 +828,32 @@ static const JobKey *closest_key(const char *section, const char *name)
     return best;
 }
 
+static void comma_error(ParseCtx *c)
+{
+    const JobKey *k = &job_keys[c->last_key];
+    char ex[300];
+    int line = c->comma_line;
+    c->comma_line = 0;
+    ctx_error(c, line, "[%s] %s: expected %s, got '%s' (a trailing ','; remove it, or continue "
+              "the list on an indented line)", k->section, k->name, type_expect(k, ex, sizeof ex),
+              c->comma_text);
+}
+
+/* 'target = lowrank:r' and 'rank = r' say the same thing twice: they must agree. */
+static void check_rank(ParseCtx *c, int idx, int line)
+{
+    int rank_idx = -1;
+    find_key("model", "rank", &rank_idx);
+    if (!c->inline_rank || !c->key_line[rank_idx] || c->rank_value == c->inline_rank)
+        return;
+    if (idx == rank_idx)
+        ctx_error(c, line, "[model] rank: expected %d as in 'target = lowrank:%d' (line %d), got %d",
+                  c->inline_rank, c->inline_rank, c->inline_rank_line, c->rank_value);
+    else
+        ctx_error(c, line, "[model] target: expected lowrank:%d as 'rank = %d' says (line %d), "
+                  "got lowrank:%d", c->rank_value, c->rank_value, c->key_line[rank_idx], c->inline_rank);
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     ParseCtx *c = user;
@@ -711,6 +870,10 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (!is_section(section))
         return 0; /* reported at its header by note_section */
+    if (!*name) {
+        ctx_error(c, line, "[%s]: expected a key name before '=', got '= %s'", section, value);
+        return 0;
+    }
     int idx;
     const JobKey *k = find_key(section, name, &idx);
     if (!k) {
@@ -735,14 +898,24 @@ static int handler(void *user, const char *section, const char *name, const char
         }
     int continuation = c->line_indented && c->last_key == idx;
     int is_list = k->count_off != NOCOUNT;
+    if (continuation && !is_list) {
+        ctx_error(c, line, "[%s] %s: expected one value, got a continuation line '%s' (only lists "
+                  "continue on indented lines)", section, name, trim(val));
+        return 0;
+    }
     if (c->key_line[idx] && !(continuation && is_list)) {
         ctx_error(c, line, "[%s] %s: given twice (first on line %d)", section, name, c->key_line[idx]);
         return 0;
     }
-    if (apply_key(k, c->job, val, continuation) != 0) {
+    if (continuation)
+        c->comma_line = 0; /* the ',' before this line was a continuation's */
+    int trailing = 0;
+    Why w;
+    memset(&w, 0, sizeof w);
+    if (apply_key(k, c->job, val, continuation, &trailing, &w) != 0) {
         char ex[300];
-        ctx_error(c, line, "[%s] %s: expected %s, got '%s'", section, name,
-                  type_expect(k, ex, sizeof ex), trim(val));
+        ctx_error(c, line, "[%s] %s: expected %s, got '%s'%s", section, name,
+                  w.expect[0] ? w.expect : type_expect(k, ex, sizeof ex), trim(val), w.note);
         return 0;
     }
     if (is_list && *(int *)((char *)c->job + k->count_off) == 0) {
@@ -751,9 +924,20 @@ static int handler(void *user, const char *section, const char *name, const char
                   type_expect(k, ex, sizeof ex));
         return 0;
     }
+    if (trailing) {
+        c->comma_line = line;
+        snprintf(c->comma_text, sizeof c->comma_text, "%s", trim(val));
+    }
     if (!continuation)
         c->key_line[idx] = line;
     c->last_key = idx;
+    if (k->off == F(target) && strncmp(trim(val), "lowrank:", 8) == 0) {
+        c->inline_rank = c->job->rank;
+        c->inline_rank_line = line;
+    }
+    if (k->off == F(rank))
+        c->rank_value = c->job->rank;
+    check_rank(c, idx, line);
     return 1;
 }
 
@@ -763,14 +947,15 @@ void job_defaults(JobSpec *job)
 {
     memset(job, 0, sizeof *job);
     for (int i = 0; i < N_KEYS; i++)
-        if (job_keys[i].def && apply_key(&job_keys[i], job, job_keys[i].def, 0) != 0) {
+        if (job_keys[i].def && apply_key(&job_keys[i], job, job_keys[i].def, 0, NULL, NULL) != 0) {
             fprintf(stderr, "lazysweep: fatal: bad default for %s (%s:%d)\n", job_keys[i].name,
                     __FILE__, __LINE__);
             abort();
         }
 }
 
-long job_n_value(const NSpec *ns, int d, int N)
+/* coef * {1, d, d^2, N d} before rounding; -1 for the population. */
+static double job_n_exact(const NSpec *ns, int d, int N)
 {
     double f = 1;
     switch (ns->form) {
@@ -780,7 +965,16 @@ long job_n_value(const NSpec *ns, int d, int N)
     case NFORM_D2: f = (double)d * d; break;
     case NFORM_ND: f = (double)N * d; break;
     }
-    return lround(ns->coef * f);
+    return ns->coef * f;
+}
+
+long job_n_value(const NSpec *ns, int d, int N)
+{
+    double v = job_n_exact(ns, d, N);
+    if (v < 0)
+        return -1;
+    /* a validated job never gets here with more than JOB_MAX_N; never round out of range */
+    return v < 9e18 ? lround(v) : LONG_MAX;
 }
 
 int job_nn_method(const JobSpec *job, long n)
@@ -839,7 +1033,7 @@ static void validate(ParseCtx *c)
     JobSpec *job = c->job;
     int grid_line = blame(c, "grid", "d");
     if (!c->key_line[key_index("grid", "d")]) {
-        ctx_error(c, c->line, "[grid] d: required key missing (e.g. d = 20, 40)");
+        ctx_error(c, c->line > 0 ? c->line : 1, "[grid] d: required key missing (e.g. d = 20, 40)");
         return;
     }
     int has_rho = c->key_line[key_index("grid", "rho")] != 0;
@@ -853,7 +1047,7 @@ static void validate(ParseCtx *c)
     for (int i = 0; i < job->n_regimes; i++)
         any_width |= job_regime_has_width(job->regimes[i]);
     if (!has_rho && !has_N && any_width) {
-        ctx_error(c, c->line, "[grid] rho: required key missing (give rho = ... or N = ...)");
+        ctx_error(c, c->line > 0 ? c->line : 1, "[grid] rho: required key missing (give rho = ... or N = ...)");
         return;
     }
     if (!has_rho && !has_N) { /* only kernel regimes: one width-free task per (d, n) */
@@ -871,37 +1065,47 @@ static void validate(ParseCtx *c)
                 return;
             }
     }
+    /* N = round(rho d) in doubles first: it must fit N's own bounds before it is an int */
+    const JobKey *Nkey = find_key("grid", "N", NULL);
     if (has_rho)
         for (int i = 0; i < job->n_width; i++)
-            for (int j = 0; j < job->n_d; j++)
-                if (lround(job->rho[i] * job->d[j]) < 1) {
+            for (int j = 0; j < job->n_d; j++) {
+                double Nd = job->rho[i] * job->d[j];
+                if (Nd < 0.5) {
                     ctx_error(c, blame(c, "grid", "rho"), "[grid] rho: expected rho*d >= 0.5 so "
                               "that N >= 1, got rho = %g at d = %d", job->rho[i], job->d[j]);
                     return;
                 }
+                if (!(Nd < Nkey->max + 0.5)) {
+                    ctx_error(c, blame(c, "grid", "rho"), "[grid] rho: expected rho*d <= %.0f "
+                              "(the largest N), got rho = %.15g at d = %d (N = %.15g)", Nkey->max,
+                              job->rho[i], job->d[j], Nd);
+                    return;
+                }
+            }
+    /* n at every (d, N), in doubles before it is rounded: it keys a 32-bit stream counter */
     for (int i = 0; i < job->n_n; i++)
-        for (int j = 0; j < job->n_d; j++) {
-            if (job->n[i].form == NFORM_INF)
-                continue;
-            int Nmin = has_rho ? (int)lround(job->rho[0] * job->d[j]) : job->N[0];
-            for (int w = 0; w < job->n_width; w++) {
-                int Nw = has_rho ? (int)lround(job->rho[w] * job->d[j]) : job->N[w];
-                if (Nw < Nmin)
-                    Nmin = Nw;
+        for (int j = 0; j < job->n_d; j++)
+            for (int w = 0; job->n[i].form != NFORM_INF && w < job->n_width; w++) {
+                int d = job->d[j];
+                int N = has_rho ? (int)lround(job->rho[w] * d) : job->N[w];
+                double nv = job_n_exact(&job->n[i], d, N);
+                if (nv < 0.5 || !(nv < JOB_MAX_N + 0.5)) {
+                    char nb[64];
+                    job_n_format(&job->n[i], nb, sizeof nb);
+                    ctx_error(c, blame(c, "grid", "n"), "[grid] n: expected 1 <= n <= 2e9, got "
+                              "n = %.15g from '%s' at d = %d, N = %d", nv < 0.5 ? 0 : nv, nb, d, N);
+                    return;
+                }
             }
-            long n = job_n_value(&job->n[i], job->d[j], Nmin);
-            if (n < 1 || n > 2000000000L) {
-                char nb[64];
-                job_n_format(&job->n[i], nb, sizeof nb);
-                ctx_error(c, blame(c, "grid", "n"), "[grid] n: expected 1 <= n <= 2e9, got "
-                          "n = %ld from '%s' at d = %d", n, nb, job->d[j]);
-                return;
-            }
-        }
     for (int m = 0; m < job->n_models; m++) {
         if (job->models[m] == MODEL_QUADRATIC && job->target == TARGET_LOWRANK && job->rank > min_d) {
-            ctx_error(c, blame(c, "model", "rank"), "[model] rank: expected r <= every d (%d), "
-                      "got %d", min_d, job->rank);
+            if (c->inline_rank && !c->key_line[key_index("model", "rank")])
+                ctx_error(c, c->inline_rank_line, "[model] target: expected lowrank:r with r <= "
+                          "every d (%d), got lowrank:%d", min_d, job->rank);
+            else
+                ctx_error(c, blame(c, "model", "rank"), "[model] rank: expected r <= every d (%d), "
+                          "got %d", min_d, job->rank);
             return;
         }
         if (job->models[m] == MODEL_MIXTURE && job->mixture_rank > min_d) {
@@ -961,15 +1165,24 @@ int job_load_string(const char *text, const char *path, JobSpec *job, char *err,
     job_defaults(job);
     snprintf(job->path, sizeof job->path, "%s", path);
     int rc = ini_parse_stream(ctx_reader, &c, handler, &c);
-    if (rc > 0 && !c.err[0])
-        ctx_error(&c, rc, "syntax error: expected '[section]' or 'key = value'");
+    if (rc > 0) { /* inih's first bad line: kept if no error comes before it */
+        const char *l = text;
+        for (int i = 1; i < rc && (l = strchr(l, '\n')) != NULL; i++)
+            l++;
+        char got[200];
+        snprintf(got, sizeof got, "%.*s", l ? (int)strcspn(l, "\n") : 0, l ? l : "");
+        ctx_error(&c, rc, "syntax error: expected '[section]' or 'key = value', got '%s'", trim(got));
+    }
     else if (rc < 0 && !c.err[0])
         ctx_error(&c, 0, "cannot parse (out of memory)");
-    if (!c.err[0] && c.line_too_long)
+    if (c.line_too_long) /* the earliest error wins */
         ctx_error(&c, c.line_too_long, "line longer than 199 characters: continue a long list "
                   "on indented lines or use a:b:step ranges");
+    if (c.comma_line)
+        comma_error(&c);
     if (!c.err[0])
         validate(&c);
+    memcpy(job->key_line, c.key_line, sizeof c.key_line);
     if (c.err[0]) {
         snprintf(err, errlen, "%s", c.err);
         return -1;
@@ -977,11 +1190,37 @@ int job_load_string(const char *text, const char *path, JobSpec *job, char *err,
     return 0;
 }
 
+void job_where(const JobSpec *job, const char *section, const char *key, char *buf, size_t len)
+{
+    int idx = -1;
+    find_key(section, key, &idx);
+    int line = idx >= 0 ? job->key_line[idx] : 0;
+    if (line > 0)
+        snprintf(buf, len, "%s:%d: [%s] %s", job->path, line, section, key);
+    else
+        snprintf(buf, len, "%s: [%s] %s", job->path, section, key);
+}
+
 int job_load(const char *path, JobSpec *job, char **text, char *err, size_t errlen)
 {
+    if (!*path) {
+        snprintf(err, errlen, "'': expected the path of a job file, got an empty name");
+        return -1;
+    }
+    if (strlen(path) >= sizeof job->path) {
+        snprintf(err, errlen, "%.60s...: expected a job-file path shorter than %zu characters",
+                 path, sizeof job->path);
+        return -1;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open job file: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: expected a job file, got a directory", path);
+        fclose(f);
         return -1;
     }
     size_t cap = 4096, len = 0;
@@ -1000,14 +1239,24 @@ int job_load(const char *path, JobSpec *job, char **text, char *err, size_t errl
             cap *= 2;
         }
     }
+    int read_error = ferror(f) ? errno : 0;
     fclose(f);
     if (!buf) {
         snprintf(err, errlen, "%s: job file too large (over 16 MiB)", path);
         return -1;
     }
+    if (read_error) {
+        snprintf(err, errlen, "%s: cannot read job file: %s", path, strerror(read_error));
+        free(buf);
+        return -1;
+    }
     buf[len] = '\0';
     if (strlen(buf) != len) {
-        snprintf(err, errlen, "%s: not a text file (contains NUL bytes)", path);
+        int line = 1;
+        for (const char *q = buf; *q; q++)
+            line += *q == '\n';
+        snprintf(err, errlen, "%s:%d: expected a text file, got a NUL byte (not a job file?)", path,
+                 line);
         free(buf);
         return -1;
     }
@@ -1163,7 +1412,11 @@ void job_print_help(FILE *out)
 {
     fprintf(out, "Job files are INI: [section] headers, 'key = value' lines, ';' or '#' comments.\n"
                  "Lists are comma-separated; ranges start:stop:step include stop; a long list may\n"
-                 "continue on indented lines. Unknown sections or keys are errors.\n");
+                 "continue on indented lines (a ',' may end a line only before its continuation).\n"
+                 "Unknown sections or keys are errors, and so is a key given twice or anything\n"
+                 "but a comment after a section header. Numbers are decimal (leading zeros too;\n"
+                 "seed may also be 0x hex); inf and nan are not numbers. At most 256 values per\n"
+                 "list, 50000000 tasks, and n <= 2e9 at every (d, N).\n");
     const char *sec = "";
     for (int i = 0; i < N_KEYS; i++) {
         const JobKey *k = &job_keys[i];

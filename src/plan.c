@@ -100,17 +100,42 @@ static void print_conventions(const JobSpec *job)
                job->krr_max_direct);
 }
 
-int plan_load(const char *path, double mem_per_rank, JobSpec *job, Grid *grid, char **text)
+/* The key to blame for a task that needs too much memory: the one of d, the width, n
+ * and test_samples whose halving saves the most (for a one-line message with its line). */
+static void memory_culprit(const JobSpec *job, const Task *t, char *where, size_t len)
 {
-    char err[1024];
-    if (job_load(path, job, text, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return LS_EXIT_USAGE;
+    double base = grid_cost(job, t).bytes, best = -1;
+    const char *sec = "grid", *key = "n";
+    /* in this order, so that a tie goes to the test set (the less obvious culprit), then n */
+    for (int a = 3; a >= 0; a = a == 3 ? 0 : a < 2 ? a + 1 : -1) {
+        Task h = *t;
+        JobSpec jh;
+        const JobSpec *j = job;
+        if (a == 0 && t->n > 1)
+            h.n = t->n / 2;
+        else if (a == 1 && t->N > 1)
+            h.N = t->N / 2;
+        else if (a == 2 && t->d > 1)
+            h.d = t->d / 2;
+        else if (a == 3 && job->test_samples > 1) {
+            jh = *job;
+            jh.test_samples = job->test_samples / 2;
+            j = &jh;
+        } else
+            continue;
+        double saved = base - grid_cost(j, &h).bytes;
+        if (saved > best) {
+            best = saved;
+            sec = a == 3 ? "eval" : "grid";
+            key = a == 0 ? "n" : a == 1 ? (job->width_is_rho ? "rho" : "N") : a == 2 ? "d" : "test_samples";
+        }
     }
-    if (grid_build(job, grid, 1, err, sizeof err) != 0) {
-        log_error("%s", err);
-        goto fail;
-    }
+    job_where(job, sec, key, where, len);
+}
+
+int plan_check_memory(const JobSpec *job, const Grid *grid, double mem_per_rank, char *err,
+                      size_t errlen)
+{
     if (mem_per_rank <= 0)
         mem_per_rank = plan_default_mem_per_rank();
     long over = 0, worst = -1;
@@ -125,14 +150,32 @@ int plan_load(const char *path, double mem_per_rank, JobSpec *job, Grid *grid, c
             }
         }
     }
-    if (over) {
-        char need[32], have[32], what[256];
-        plan_format_bytes(worst_bytes, need, sizeof need);
-        plan_format_bytes(mem_per_rank, have, sizeof have);
-        task_line(job, &grid->tasks[worst], what, sizeof what);
-        log_error("%s: %ld task(s) need more memory than the %s per rank; the largest, id %ld "
-                  "(%s), needs %s: lower d, N or n, or raise --mem-per-rank (fewer ranks per node)",
-                  path, over, have, worst, what, need);
+    if (!over)
+        return 0;
+    char need[32], have[32], what[256], where[600];
+    plan_format_bytes(worst_bytes, need, sizeof need);
+    plan_format_bytes(mem_per_rank, have, sizeof have);
+    task_line(job, &grid->tasks[worst], what, sizeof what);
+    memory_culprit(job, &grid->tasks[worst], where, sizeof where);
+    snprintf(err, errlen, "%s: %ld task(s) need more memory than the %s per rank; the largest, "
+             "id %ld (%s), needs %s: lower d, N, n or test_samples, or raise --mem-per-rank (fewer ranks per node)",
+             where, over, have, worst, what, need);
+    return -1;
+}
+
+int plan_load(const char *path, double mem_per_rank, JobSpec *job, Grid *grid, char **text)
+{
+    char err[1024];
+    if (job_load(path, job, text, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return LS_EXIT_USAGE;
+    }
+    if (grid_build(job, grid, 1, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto fail;
+    }
+    if (plan_check_memory(job, grid, mem_per_rank, err, sizeof err) != 0) {
+        log_error("%s", err);
         grid_free(grid);
         goto fail;
     }

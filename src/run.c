@@ -18,6 +18,7 @@
 #include "linalg.h"
 #include "lock.h"
 #include "log.h"
+#include "outputs.h"
 #include "plan.h"
 #include "sched.h"
 #include "store.h"
@@ -173,6 +174,10 @@ static int prolog_rank0(const CliArgs *args, RunCtx *c, char **text, Lock *lock,
     if (rc)
         return rc;
     char msg[1024];
+    if (outputs_check_results(args->out, args->job, msg, sizeof msg) != 0) {
+        log_error("%s", msg); /* before the lock and MPI I/O touch anything */
+        return LS_EXIT_USAGE;
+    }
     char cmd[512] = "";
     for (int i = 0; i < args->argc; i++)
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", i ? " " : "", args->argv[i]);

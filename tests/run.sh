@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs every test program and shell test, keeps logs in build/tests/logs, prints
 # the exact command of each failure and one closing line "N passed, N failed".
-# Usage: tests/run.sh TEST_BINARIES...   (shell tests: tests/t_*.sh)
-logs=build/tests/logs
+# Usage: tests/run.sh TEST_BINARIES...   (shell tests: tests/t_*.sh, or $SHELL_TESTS;
+# logs in $LOGS if set: the sanitizer pass of make check keeps its own)
+logs=${LOGS:-build/tests/logs}
 mkdir -p "$logs"
 total_p=0
 total_f=0
@@ -31,7 +32,7 @@ run_one() { # name, command...
 for t in "$@"; do
     run_one "$(basename "$t")" "$t"
 done
-for t in tests/t_*.sh; do
+for t in ${SHELL_TESTS:-tests/t_*.sh}; do
     [ -e "$t" ] || continue
     run_one "$(basename "$t" .sh)" sh "$t"
 done

@@ -40,7 +40,7 @@ expect_usage() { # want-substring args...
 expect_usage "unknown command 'frobnicate'" frobnicate
 expect_usage "plan: missing JOB" plan
 expect_usage "unknown option '--bogus'" plan jobs/demo.ini --bogus
-expect_usage "--mem-per-rank: expected a size like 4G or 500M, got 'lots'" plan jobs/demo.ini --mem-per-rank lots
+expect_usage "--mem-per-rank: expected a size like 4G or 500M (at most 1024T), got 'lots'" plan jobs/demo.ini --mem-per-rank lots
 expect_usage "cannot open job file" plan /nonexistent/x.ini
 expect_usage "unexpected argument 'extra'" plan jobs/demo.ini extra
 "$bin" --help >/dev/null && ok || bad "--help exit $?"
