@@ -29,7 +29,7 @@ MODELS = ["quadratic", "mixture"]
 TARGETS = ["exponential", "wigner", "lowrank", "signed"]
 REGIMES = ["rf", "nt", "nn", "null"]
 STATUS = {0: "pending", 1: "done", 2: "failed"}
-CAUSES = {0: "none", 1: "nonfinite", 2: "solver", 3: "nomem", 4: "stopped", 5: "invalid"}
+CAUSES = {0: "none", 1: "nonfinite", 2: "solver", 3: "nomem", 4: "stopped", 5: "invalid", 6: "crashed"}
 STOPS = {-1: "not written", 0: "exact", 1: "tol", 2: "budget", 3: "signal", 4: "failed"}
 
 RESULT_METRICS = ["risk_train", "risk_test", "risk_pop", "r0", "error_test", "bayes_error",

@@ -30,7 +30,8 @@ f = h5py.File(path, "r", locking=False)
 t, r, s = f["tasks"], f["results"], f["status"]
 want_t = ("id", "model", "target", "d", "N", "n", "regime", "replicate")
 want_r = ("risk_train", "risk_test", "risk_pop", "r0", "error_test", "bayes_error", "theory",
-          "iterations", "residual", "flops", "seconds", "rank", "attempts", "cause", "stop")
+          "iterations", "residual", "flops", "seconds", "rank", "attempts", "cause", "stop",
+          "restarts", "error_floor")
 assert t.dtype.names == want_t, t.dtype.names
 assert r.dtype.names == want_r, r.dtype.names
 assert t.shape == r.shape == s.shape == (T,), (t.shape, r.shape, s.shape)
