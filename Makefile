@@ -38,13 +38,14 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps check unit demo bench install clean help
+.PHONY: all deps check unit san torture demo bench install clean help
 all: $(B)/lazysweep
 
 help:
 	@echo "make            build build/lazysweep"
 	@echo "make deps       install missing Debian packages (root) or list what is missing"
-	@echo "make check      all tests (runs deps first)"
+	@echo "make check      all tests (runs deps first; also a sanitizer build in build/asan)"
+	@echo "make torture    kill -9 campaign, fault points, disk full, 64 ranks (minutes)"
 	@echo "make demo       small demo sweep on this machine (runs deps first)"
 	@echo "make bench      benchmarks, printed as ratios"
 	@echo "make install PREFIX=/path   install the program into PREFIX/bin"
@@ -79,8 +80,21 @@ $(B)/bench/%: bench/%.c $(B)/liblazysweep.a
 unit: $(B)/lazysweep $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN)
 
+# A second tree built with SANITIZE=address,undefined, whose unit tests and a short engine
+# run tests/t_sanitize.sh runs within `make check`.
+SAN_B := build/asan
+san:
+	@$(MAKE) --no-print-directory B=$(SAN_B) SANITIZE=address,undefined \
+	    $(SAN_B)/lazysweep $(TEST_SRC:tests/%.c=$(SAN_B)/tests/%)
+
 check: deps
+	@$(MAKE) --no-print-directory san
 	@$(MAKE) --no-print-directory unit
+
+# Not in `make check`: >= 200 kill -9 trials, every fault point, disk-full scenarios, 64
+# ranks (tests/torture.sh; TORTURE_TRIALS=N to change the count).
+torture: $(B)/lazysweep
+	@sh tests/torture.sh $${TORTURE_TRIALS:-200}
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -31,6 +31,7 @@ typedef struct {
 
 /* Why a minimiser returned (values equal to task.h's STOP_* on purpose). */
 enum { OPT_TOL = 1, OPT_BUDGET = 2, OPT_SIGNAL = 3, OPT_NONFINITE = 4 };
+enum { OPT_NOMEM = -1 }; /* a workspace could not be allocated (the task fails: nomem) */
 
 typedef struct {
     long iterations;  /* iterations taken */

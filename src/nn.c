@@ -10,19 +10,25 @@
 
 NnWork *nn_work_create(int d, int N)
 {
-    NnWork *w = ls_calloc(1, sizeof *w);
+    NnWork *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
     w->d = d;
     w->N = N;
     /* Blocks of about 2^17 entries of Z (1 MiB): big enough for DGEMM, small enough
      * for cache and for n >> 10^6. At least 256 rows so narrow nets still batch. */
     long chunk = (1L << 17) / (N > 0 ? N : 1);
     w->chunk = chunk < 256 ? 256 : chunk;
-    w->Z = ls_malloc(sizeof(double) * (size_t)w->chunk * (size_t)(N > 0 ? N : 1));
-    w->r = ls_malloc(sizeof(double) * (size_t)w->chunk);
-    w->D = ls_malloc(sizeof(double) * (size_t)N * d + 1);
-    w->M = ls_malloc(sizeof(double) * (size_t)d * d);
-    w->G = ls_malloc(sizeof(double) * (size_t)d * d);
-    w->WG = ls_malloc(sizeof(double) * (size_t)N * d + 1);
+    w->Z = malloc(sizeof(double) * (size_t)w->chunk * (size_t)(N > 0 ? N : 1));
+    w->r = malloc(sizeof(double) * (size_t)w->chunk);
+    w->D = malloc(sizeof(double) * ((size_t)N * d + 1));
+    w->M = malloc(sizeof(double) * (size_t)d * d);
+    w->G = malloc(sizeof(double) * (size_t)d * d);
+    w->WG = malloc(sizeof(double) * ((size_t)N * d + 1));
+    if (!w->Z || !w->r || !w->D || !w->M || !w->G || !w->WG) { /* the task fails: nomem */
+        nn_work_free(w);
+        return NULL;
+    }
     return w;
 }
 

@@ -38,11 +38,16 @@ static double gd_rate(const OptOptions *o, long taken)
 
 int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptResult *r)
 {
-    double *g = ls_malloc(sizeof(double) * (n ? n : 1));
-    double *gt = ls_malloc(sizeof(double) * (n ? n : 1));
-    double *xt = ls_malloc(sizeof(double) * (n ? n : 1));
+    double *g = malloc(sizeof(double) * (n ? n : 1));
+    double *gt = malloc(sizeof(double) * (n ? n : 1));
+    double *xt = malloc(sizeof(double) * (n ? n : 1));
     int rc = 0;
     memset(r, 0, sizeof *r);
+    if (!g || !gt || !xt) {
+        r->why = OPT_NOMEM;
+        rc = -1;
+        goto out;
+    }
     double fx = f(ctx, x, g), f0 = fx;
     r->evals = 1;
     r->why = OPT_BUDGET;
@@ -239,12 +244,17 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
 {
     int m = o->memory > 0 ? o->memory : 10;
     size_t nn = n ? n : 1;
-    double *g = ls_malloc(sizeof(double) * nn), *p = ls_malloc(sizeof(double) * nn);
-    double *xt = ls_malloc(sizeof(double) * nn), *gt = ls_malloc(sizeof(double) * nn);
-    double *S = ls_malloc(sizeof(double) * nn * m), *Y = ls_malloc(sizeof(double) * nn * m);
-    double *rho = ls_malloc(sizeof(double) * m), *alpha = ls_malloc(sizeof(double) * m);
+    double *g = malloc(sizeof(double) * nn), *p = malloc(sizeof(double) * nn);
+    double *xt = malloc(sizeof(double) * nn), *gt = malloc(sizeof(double) * nn);
+    double *S = malloc(sizeof(double) * nn * m), *Y = malloc(sizeof(double) * nn * m);
+    double *rho = malloc(sizeof(double) * m), *alpha = malloc(sizeof(double) * m);
     int rc = 0, k = 0, head = 0; /* pairs stored, index of the next slot */
     memset(r, 0, sizeof *r);
+    if (!g || !p || !xt || !gt || !S || !Y || !rho || !alpha) {
+        r->why = OPT_NOMEM;
+        rc = -1;
+        goto out;
+    }
     double fx = f(ctx, x, g), f0 = fx;
     r->evals = 1;
     r->why = OPT_BUDGET;

@@ -331,12 +331,13 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
     const FitInput *in = o->in;
     const JobSpec *job = in->job;
     long b = job->nn_batch > 0 ? job->nn_batch : 1;
-    double *Xb = ls_malloc(sizeof(double) * (size_t)b * o->d), *yb = ls_malloc(sizeof(double) * b);
-    double *u = ls_malloc(sizeof(double) * b), *g = ls_malloc(sizeof(double) * o->np);
-    double *tt = ls_malloc(sizeof(double) * o->np);
+    double *Xb = malloc(sizeof(double) * (size_t)b * o->d), *yb = malloc(sizeof(double) * b);
+    double *u = malloc(sizeof(double) * b), *g = malloc(sizeof(double) * o->np);
+    double *tt = malloc(sizeof(double) * o->np);
     int rc = 0;
     memset(r, 0, sizeof *r);
     r->why = OPT_BUDGET;
+    int nomem = !Xb || !yb || !u || !g || !tt;
     /* auto (see the header comment): the curvature of the quartic loss changes by
      * orders of magnitude during training, and a single too-long step can send the
      * model to the trivial predictor for good (shared: s = exp(theta_s) underflows,
@@ -345,15 +346,23 @@ static int sgd_run(NnObj *o, double *th, OptResult *r)
     long P = 10 * b < 1000 ? 1000 : 10 * b;
     long K = job->nn_steps / 20;
     K = K < SGD_GAP0 ? SGD_GAP0 : K > 1000 ? 1000 : K;
-    double *Xp = autolr ? ls_malloc(sizeof(double) * (size_t)P * o->d) : NULL;
-    double *yp = autolr ? ls_malloc(sizeof(double) * (size_t)P) : NULL;
-    double *Xv = NULL, *yv = NULL, *good = autolr ? ls_malloc(sizeof(double) * o->np) : NULL;
+    double *Xp = autolr ? malloc(sizeof(double) * (size_t)P * o->d) : NULL;
+    double *yp = autolr ? malloc(sizeof(double) * (size_t)P) : NULL;
+    double *Xv = NULL, *yv = NULL, *good = autolr ? malloc(sizeof(double) * o->np) : NULL;
     long nv = 0;
-    if (autolr) { /* the validation rows: fixed for the whole run */
+    nomem |= autolr && (!Xp || !yp || !good);
+    if (nomem) {
+        r->why = OPT_NOMEM;
+        rc = -1;
+    }
+    if (autolr && !nomem) { /* the validation rows: fixed for the whole run */
         if (in->n < 0) {
-            Xv = ls_malloc(sizeof(double) * (size_t)P * o->d);
-            yv = ls_malloc(sizeof(double) * (size_t)P);
-            if (data_sample(in->target, in->sgd_key, job->nn_steps * b, P, Xv, yv) != 0) {
+            Xv = malloc(sizeof(double) * (size_t)P * o->d);
+            yv = malloc(sizeof(double) * (size_t)P);
+            if (!Xv || !yv) {
+                r->why = OPT_NOMEM;
+                rc = -1;
+            } else if (data_sample(in->target, in->sgd_key, job->nn_steps * b, P, Xv, yv) != 0) {
                 r->why = OPT_NONFINITE;
                 rc = -1;
             }
@@ -531,7 +540,9 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     o.in = in;
     /* The gradient of the loss at the solved (c, a) is the reduced gradient only when
      * (c, a) minimise that loss: varpro solves without the RF ridge. */
-    JobSpec *plain = ls_malloc(sizeof *plain);
+    JobSpec *plain = malloc(sizeof *plain);
+    if (!plain)
+        return fail(out, CAUSE_NOMEM, STOP_FAILED);
     *plain = *in->job;
     plain->ridge = 0;
     FitInput rf_in = *in;
@@ -548,22 +559,37 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     o.off_W = o.off_a + (o.varpro ? 0 : (shared ? 1 : (size_t)N));
     o.np = o.off_W + (size_t)N * d;
     o.X = in->X, o.y = in->y, o.n = in->n;
-    o.a = ls_calloc((size_t)N, sizeof(double));
-    o.ga = ls_calloc((size_t)N, sizeof(double));
-    o.ones = ls_malloc(sizeof(double) * N);
-    for (int i = 0; i < N; i++)
+    o.a = calloc((size_t)(N > 0 ? N : 1), sizeof(double));
+    o.ga = calloc((size_t)(N > 0 ? N : 1), sizeof(double));
+    o.ones = malloc(sizeof(double) * (N > 0 ? N : 1));
+    o.Mt = malloc(sizeof(double) * (size_t)d * d);
+    int nomem = !o.w || !o.a || !o.ga || !o.ones || !o.Mt;
+    for (int i = 0; !nomem && i < N; i++)
         o.ones[i] = 1.0;
-    o.Mt = ls_malloc(sizeof(double) * (size_t)d * d);
-    if (o.varpro && shared && o.pop) {
+    if (!nomem && o.varpro && shared && o.pop) {
         memset(o.Mt, 0, sizeof(double) * (size_t)d * d);
-        o.G0 = ls_malloc(sizeof(double) * (size_t)d * d);
-        o.R0 = data_pop_risk_copt(in->target, o.Mt, NULL, o.G0);
+        o.G0 = malloc(sizeof(double) * (size_t)d * d);
+        nomem = !o.G0;
+        if (!nomem)
+            o.R0 = data_pop_risk_copt(in->target, o.Mt, NULL, o.G0);
     }
-    if (o.varpro && shared && !o.pop)
-        o.phi = ls_malloc(sizeof(double) * (size_t)in->n);
+    if (!nomem && o.varpro && shared && !o.pop)
+        nomem = !(o.phi = malloc(sizeof(double) * (size_t)in->n));
     long *steps = NULL;
+    double *th = nomem ? NULL : malloc(sizeof(double) * o.np);
+    if (!th || (out->n_curve > 0 && !(steps = malloc(sizeof(long) * out->n_curve)))) {
+        free(th);
+        free(o.a);
+        free(o.ga);
+        free(o.ones);
+        free(o.Mt);
+        free(o.G0);
+        free(o.phi);
+        free(plain);
+        nn_work_free(o.w);
+        return fail(out, CAUSE_NOMEM, STOP_FAILED);
+    }
     if (out->n_curve > 0 && out->curve_train && out->curve_test) {
-        steps = ls_malloc(sizeof(long) * out->n_curve);
         nn_curve_steps(job->nn_steps, out->n_curve, steps);
         if (out->curve_steps)
             memcpy(out->curve_steps, steps, sizeof(long) * out->n_curve);
@@ -573,7 +599,6 @@ static int nn_fit(const FitInput *in, FitOutput *out)
         o.ctest = out->curve_test;
     }
 
-    double *th = ls_malloc(sizeof(double) * o.np);
     if (o.has_c)
         th[0] = 0.0;
     if (!o.varpro) {
@@ -611,6 +636,7 @@ static int nn_fit(const FitInput *in, FitOutput *out)
     case OPT_TOL: out->stop = STOP_TOL; break;
     case OPT_BUDGET: out->stop = STOP_BUDGET; break;
     case OPT_SIGNAL: out->stop = STOP_SIGNAL; out->cause = CAUSE_STOPPED; break;
+    case OPT_NOMEM: out->stop = STOP_FAILED; out->cause = CAUSE_NOMEM; break;
     default:
         out->stop = STOP_FAILED;
         out->cause = o.solve_failed ? CAUSE_SOLVER : CAUSE_NONFINITE;

@@ -132,6 +132,11 @@ export LAZYSWEEP_FAULT_TASK=
 RUN 3 0 run "$job" -o "$work/k.h5" -q --retry-failed
 SAME "$work/k.h5"
 
+# ---- a workspace that cannot be allocated fails its task (nomem), never the job -----------
+RUN 0 4 run "$top/tests/jobs/nomem.ini" -o "$work/nm.h5" -q --mem-per-rank 1T
+RUN 0 4 status "$work/nm.h5"
+SAYS "failed (nomem): 1"
+
 # ---- one definition of done: a marker without its row is pending everywhere -----------
 cp "$work/ref.h5" "$work/m.h5"
 "$py" - "$work/m.h5" <<'PY'
@@ -143,6 +148,8 @@ f["results"][5:6] = r          # row gone, marker left DONE
 f.close()
 PY
 RUN 0 3 status "$work/m.h5"
+pyd=$(PYTHONPATH=$top/analysis "$py" -c "import lazysweep, sys; print(int(lazysweep.load(sys.argv[1])['done'].sum()))" "$work/m.h5" 2>&1)
+[ "$pyd" = "$(done_count "$work/m.h5")" ] && [ "$pyd" = 7999 ] && ok || bad "analysis done $pyd, status $(done_count "$work/m.h5"), want 7999"
 RUN 0 0 run "$job" -o "$work/m.h5" -q
 SAYS "this run: 1 done"
 SAME "$work/m.h5"
@@ -228,6 +235,19 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$work/mnt" && mount -t tmpfs -o size=3m tmpfs
     umount "$mnt" && mnt=""
 else
     echo "SKIP faults/disk-full: needs root and tmpfs"
+fi
+
+# ---- the test runner: a skipped group is reported as skipped; as root SLURM must run ------
+mkdir -p "$work/runner/tests"
+printf 'echo "SKIP slurm: no slurmd"\necho "slurm: 0 passed, 0 failed"\n' >"$work/runner/tests/t_slurm.sh"
+printf 'echo "x: 3 passed, 0 failed"\n' >"$work/runner/tests/t_x.sh"
+( cd "$work/runner" && LAZYSWEEP_ALLOW_SKIP=1 sh "$top/tests/run.sh" ) >"$logs/runner1.log" 2>&1; st=$?
+[ "$st" = 0 ] && grep -q "^skip   t_slurm" "$logs/runner1.log" && grep -q "3 passed, 0 failed, 1 skipped" "$logs/runner1.log" \
+    && ok || bad "runner: a skip is not reported as skipped ($(cat "$logs/runner1.log"))"
+if [ "$(id -u)" = 0 ]; then
+    ( cd "$work/runner" && LAZYSWEEP_ALLOW_SKIP= sh "$top/tests/run.sh" ) >"$logs/runner2.log" 2>&1
+    [ $? != 0 ] && grep -q "skipped while running as root" "$logs/runner2.log" && ok \
+        || bad "runner: as root a skipped SLURM group does not fail the run"
 fi
 
 echo "faults: $pass passed, $fail failed"
