@@ -108,9 +108,10 @@ int sched_leave(int rc);
 
 /* The sweep. Collective: every rank calls it with the same options; only rank 0's
  * `queue` (task ids in dispatch order), `attempts` (previous attempts per task id,
- * indexed by id), `cost` (estimated seconds per task id) and `isolate` (per task id,
- * nonzero: dispatch it alone, with nothing else running, so that a rank's death is
- * charged to the one task that caused it; may be NULL) are read (NULL elsewhere).
+ * indexed by id), `cost` (estimated seconds per task id) and `isolate` (per task id, how
+ * many deaths of a rank it was in flight at: 1 = dispatch it in a batch of its own, >= 2 =
+ * alone with nothing else running, so that the next death is charged to it only; may be
+ * NULL) are read (NULL elsewhere).
  * On rank 0, `total` is the number of tasks the progress line counts against (including
  * ones already done before this run: `already_done`). Fills `sum` (see SchedSummary).
  * Returns when every rank has stopped; no sync is called after the last task (the

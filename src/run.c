@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -379,7 +380,7 @@ static int prolog_rank0(const CliArgs *args, RunCtx *c, Lock *lock, Queue *q)
         log_info("resuming %s: %ld done, %ld failed, %ld to run", args->out, q->done, q->failed,
                  q->count);
     if (q->suspects)
-        log_warn("%s: %ld tasks were running when a rank died; they run last, one at a time",
+        log_warn("%s: %ld tasks were running when a rank died; they run last, each on its own",
                  args->out, q->suspects);
 done:
     free(plan);
@@ -392,11 +393,12 @@ done:
 /* Every rank must see the file rank 0 made (NFS caches may lag behind a rename). */
 static int agree_visible(RunCtx *c)
 {
-    const char *env = getenv("LAZYSWEEP_VISIBLE_SECONDS");
+    const char *env = getenv("LAZYSWEEP_VISIBLE_SECONDS"), *fault = getenv("LAZYSWEEP_FAULT");
     double wait = env ? atof(env) : 30, t0 = timer_now();
+    if (fault && *fault)
+        wait = 0; /* an injected invisibility is for good */
     int rc;
-    while ((rc = store_visible(c->path)) == STORE_EMISSING && timer_now() - t0 < wait
-           && !getenv("LAZYSWEEP_FAULT"))
+    while ((rc = store_visible(c->path)) == STORE_EMISSING && timer_now() - t0 < wait)
         usleep(200000);
     int worst = sched_agree_max(rc != STORE_OK ? c->rank + 1 : 0);
     if (worst && c->rank == 0)
@@ -500,6 +502,12 @@ int run_main(const CliArgs *args)
         if (!c.journal_broken)
             log_error("%s: cannot write the journal: %s", c.jpath, strerror(errno));
         status = LS_EXIT_INTERNAL;
+    }
+    if (ran && getenv("LAZYSWEEP_REPORT_MASTER_CPU")) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "lazysweep: rank %d: peak resident memory %.1f MiB\n", c.rank,
+                ru.ru_maxrss / 1024.0);
     }
     if (c.rank == 0 && ran) {
         fprintf(stderr, "lazysweep: %s: %ld ok, %ld failed, %ld pending of %ld tasks "

@@ -296,12 +296,15 @@ static int must_stop(Master *m)
     return m->stopping;
 }
 
-static int isolated(const Master *m, long id) { return m->isolate && m->isolate[id]; }
+/* Levels of suspicion: in flight at one death -> dispatched on its own (no batch-mates
+ * charged with the next death); at two or more -> alone, nothing else running. */
+static int single(const Master *m, long id) { return m->isolate && m->isolate[id] >= 1; }
+static int isolated(const Master *m, long id) { return m->isolate && m->isolate[id] >= 2; }
 
 /* Next batch into ids/atts/specs: at least one task, more while their predicted time
  * stays small. With a time limit, tasks that would not finish in time are passed over
- * (they stay pending) and smaller ones that fit are taken. A task to isolate (it was
- * running when a rank died) goes alone, so that a death is charged to it only. */
+ * (they stay pending) and smaller ones that fit are taken. A task that was running when a
+ * rank died goes in a batch of its own, so that the next death is charged to no batch-mate. */
 static int next_batch(Master *m, long *ids, int *atts, char *specs)
 {
     int k = 0;
@@ -315,7 +318,7 @@ static int next_batch(Master *m, long *ids, int *atts, char *specs)
             m->sum->time_limited = 1;
             continue;
         }
-        if (k > 0 && (t + p > m->opt->batch_seconds || isolated(m, id) || isolated(m, ids[0])))
+        if (k > 0 && (t + p > m->opt->batch_seconds || single(m, id) || single(m, ids[0])))
             break;
         t += p;
         ids[k] = id;

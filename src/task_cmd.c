@@ -53,6 +53,8 @@ int task_cmd_main(const CliArgs *args)
     printf("  \"rank\": 0,\n  \"attempts\": 1,\n  \"cause\": %d,\n  \"cause_name\": \"%s\",\n"
            "  \"stop\": %d,\n  \"stop_name\": \"%s\",\n", res.cause, task_cause_name(res.cause),
            res.stop, task_stop_name(res.stop));
+    printf("  \"restarts\": %d,\n", res.restarts);
+    num("error_floor", res.error_floor, 0);
     num("risk_pop_normalised", res.risk_pop / res.r0, 1);
     printf("}\n");
     grid_free(&grid);

@@ -56,6 +56,7 @@ grep -q "0 done, 0 failed" "$logs/case$case_no.log" && ok || bad "rerun of a com
 cp "$work/np3.h5" "$work/rep.h5"; cp "$work/np3.h5.journal" "$work/rep.h5.journal"
 "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['status'][10:90]=0; f.close()" "$work/rep.h5"
 RUN 0 3 status "$work/rep.h5"
+grep -q "journal: 80 results are in" "$logs/case$case_no.log" && ok || bad "status does not read the journal"
 RUN 0 0 repair "$work/rep.h5"
 grep -q "80 tasks changed" "$logs/case$case_no.log" && ok || bad "repair did not restore 80 tasks"
 SAME "$work/ref.h5" "$work/rep.h5"

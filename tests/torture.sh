@@ -194,12 +194,17 @@ fi
 
 # ---- 64 ranks oversubscribed: protocol correctness, dispatch rate, master CPU -----------
 if [ "$short" = 0 ]; then
-    f=$work/r64.h5; log=$logs/ranks64.log; : >"$log"
-    LAZYSWEEP_REPORT_MASTER_CPU=1 RUN 64 "$log" run "$fjob" -o "$f" -q
-    st=$?
-    [ "$st" = 0 ] || note "64 ranks: exit $st"
-    "$py" "$top/tests/h5compare.py" "$work/ref-faults.h5" "$f" >>"$log" 2>&1 || { mismatch=$((mismatch + 1)); note "64 ranks: results differ"; }
-    echo "torture: 64 ranks: $(grep "master cpu" "$log")"
+    for j in faults engine; do
+        f=$work/r64-$j.h5; log=$logs/ranks64-$j.log; : >"$log"
+        LAZYSWEEP_REPORT_MASTER_CPU=1 RUN 64 "$log" run "$top/tests/jobs/$j.ini" -o "$f" -q
+        st=$?
+        [ "$st" = 0 ] || note "64 ranks, $j: exit $st (log $log)"
+        [ -e "$work/ref-$j.h5" ] || "$bin" run "$top/tests/jobs/$j.ini" -o "$work/ref-$j.h5" -q 2>/dev/null
+        "$py" "$top/tests/h5compare.py" "$work/ref-$j.h5" "$f" >>"$log" 2>&1 \
+            || { mismatch=$((mismatch + 1)); note "64 ranks, $j: results differ"; }
+        used=$("$py" -c "import h5py,sys,numpy as np; r=h5py.File(sys.argv[1],'r',locking=False)['results']['rank']; print(len(np.unique(r[r>=0])))" "$f" 2>/dev/null)
+        echo "torture: 64 ranks, $j job: $(grep "master cpu" "$log" | sed 's/lazysweep: //'); tasks ran on $used worker ranks"
+    done
 fi
 
 [ -s "$logs/problems.log" ] && { echo "torture: problems:"; cat "$logs/problems.log"; }
