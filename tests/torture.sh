@@ -11,7 +11,7 @@
 # root only: in the create step, in the run, with a few KiB more or less than the file's
 # size), and (not --short) 64 ranks oversubscribed on the faults job (dispatch rate,
 # master CPU). Ends with one line:
-#   torture: trials T, hangs H, unreadable U, lost L, mismatches M (fault points F, disk-full D)
+#   torture: trials T, hangs H, unreadable U, lost L, mismatches M (fault points F, ...)
 top=$(pwd)
 bin=$top/build/lazysweep
 py=/usr/bin/python3
@@ -19,6 +19,7 @@ trials=${1:-200}
 short=0; [ "$2" = --short ] && short=1
 logs=$top/build/tests/logs/torture
 mkdir -p "$logs"
+rm -f "$logs"/*
 work=$(mktemp -d /tmp/lazysweep-torture.XXXXXX)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export LAZYSWEEP_COLLECTIVE_TIMEOUT=10 LAZYSWEEP_VISIBLE_SECONDS=1 LAZYSWEEP_FAULT= LAZYSWEEP_FAULT_TASK=
@@ -30,6 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 hangs=0; unreadable=0; lost=0; mismatch=0; done_trials=0; points=0; disk=0; problems=0
+hit=0; partial=0 # kills that met a live run; files left incomplete by them
 note() { echo "torture: $*" >>"$logs/problems.log"; problems=$((problems + 1)); }
 
 rnd() { # LO HI: a uniform random moment, two decimals
@@ -97,7 +99,7 @@ while [ $t -lt "$trials" ]; do
     kind=$((t % 7))
     [ "$short" = 1 ] && [ $kind = 5 ] && kind=0 # --short: no engine job (t_engine.sh kills it)
     f=$work/k.h5; rm -f "$f" "$f".*
-    j=$fjob; ref=$work/ref-faults.h5; extra=""; lo=0.3; hi=1.6
+    j=$fjob; ref=$work/ref-faults.h5; extra=""; lo=0.3; hi=1.3
     case $kind in
         0) what=job ;;
         1) what=worker ;;
@@ -119,8 +121,13 @@ while [ $t -lt "$trials" ]; do
                 mpirun -np 3 "$bin" run "$j" -o "$f" -q >>"$log" 2>&1 &
                 sleep "$(rnd 0.3 1.2)" ;;
     esac
+    [ -n "$(pids_of "$f")" ] && hit=$((hit + 1))
     kill_all "$f"
     wait 2>/dev/null
+    if [ -e "$f" ]; then
+        "$bin" status "$f" >/dev/null 2>&1
+        [ $? = 3 ] && partial=$((partial + 1))
+    fi
     settle "trial$t" "$f" "$j" "$ref"
     done_trials=$((done_trials + 1))
 done
@@ -208,5 +215,5 @@ if [ "$short" = 0 ]; then
 fi
 
 [ -s "$logs/problems.log" ] && { echo "torture: problems:"; cat "$logs/problems.log"; }
-echo "torture: trials $done_trials, hangs $hangs, unreadable $unreadable, lost $lost, mismatches $mismatch (fault points $points, disk-full $disk)"
+echo "torture: trials $done_trials, hangs $hangs, unreadable $unreadable, lost $lost, mismatches $mismatch (fault points $points, disk-full $disk; $hit kills met a live run, $partial left a partial file)"
 [ $hangs = 0 ] && [ $unreadable = 0 ] && [ $lost = 0 ] && [ $mismatch = 0 ] && [ $problems = 0 ]
