@@ -53,7 +53,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_SRC  := src/job.c src/grid.c src/plan.c src/log.c
 FUZZ_OBJ  := $(FUZZ_SRC:src/%.c=$(B)/fuzz/%.o)
 
-.PHONY: all deps check unit san-unit fuzz fuzz-run demo bench install clean help
+.PHONY: all deps check unit san san-unit fuzz fuzz-run torture demo bench install clean help
 all: $(B)/lazysweep
 
 help:
@@ -61,6 +61,7 @@ help:
 	@echo "make deps       install missing Debian packages (root) or list what is missing"
 	@echo "make check      all tests (runs deps first), then again under sanitizers in build/san"
 	@echo "make fuzz SECONDS=600   the job-file fuzzer under sanitizers (default 60 s)"
+	@echo "make torture    kill -9 campaign, fault points, disk full, 64 ranks (minutes)"
 	@echo "make demo       small demo sweep on this machine (runs deps first)"
 	@echo "make bench      benchmarks, printed as ratios"
 	@echo "make install PREFIX=/path   install the program into PREFIX/bin"
@@ -103,7 +104,15 @@ $(B)/bench/%: bench/%.c $(B)/liblazysweep.a
 unit: $(B)/lazysweep $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN)
 
+# The sanitizer tree (SAN_B, SAN_LIST above): built first, so that tests/t_sanitize.sh
+# (a short engine run, part of `unit`) can use it; then san-unit runs the unit tests, the
+# bad-input corpus and the fuzzer in it.
+san:
+	@$(MAKE) --no-print-directory B=$(SAN_B) SANITIZE=$(SAN_LIST) \
+	    $(SAN_B)/lazysweep $(TEST_SRC:tests/%.c=$(SAN_B)/tests/%) $(SAN_B)/fuzz/fuzz_job
+
 check: deps
+	@$(MAKE) --no-print-directory san
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory B=$(SAN_B) SANITIZE=$(SAN_LIST) san-unit
 
@@ -118,6 +127,11 @@ fuzz:
 
 fuzz-run: $(B)/fuzz/fuzz_job
 	@$(SAN_ENV) FUZZ=$(B)/fuzz/fuzz_job FUZZ_SECONDS=$(SECONDS) sh tests/fuzz.sh
+
+# Not in `make check`: >= 200 kill -9 trials, every fault point, disk-full scenarios, 64
+# ranks (tests/torture.sh; TORTURE_TRIALS=N to change the count).
+torture: $(B)/lazysweep
+	@sh tests/torture.sh $${TORTURE_TRIALS:-200}
 
 demo: deps
 	@$(MAKE) --no-print-directory all

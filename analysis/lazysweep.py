@@ -10,8 +10,11 @@ Command line: ``/usr/bin/python3 analysis/lazysweep.py results.h5 [--csv OUT]`` 
 summary (or writes it as CSV, in the C program's number format).
 
 The file is opened read-only without HDF5 file locking, so this works on a file that a
-job is still writing; rows whose /status is 0 (pending) have their metrics masked to NaN
-(a pending row may be half written; DESIGN.md §6), and only DONE rows enter `summary`.
+job is still writing. A task is DONE by one definition shared with the C program
+(src/outcome.c, DESIGN.md §6): /status says done *and* its row was written (attempts > 0)
+with cause none and finite r0 and risk_pop; FAILED likewise with a cause; anything else is
+pending and its metrics are masked to NaN (a pending row may be half written). Only DONE
+rows enter `summary`.
 """
 import math
 import sys
@@ -29,7 +32,8 @@ MODELS = ["quadratic", "mixture"]
 TARGETS = ["exponential", "wigner", "lowrank", "signed"]
 REGIMES = ["rf", "nt", "nn", "null", "alpha", "alpha_lin", "onestep", "krr_rf", "krr_nt"]
 STATUS = {0: "pending", 1: "done", 2: "failed"}
-CAUSES = {0: "none", 1: "nonfinite", 2: "solver", 3: "nomem", 4: "stopped", 5: "invalid"}
+CAUSES = {0: "none", 1: "nonfinite", 2: "solver", 3: "nomem", 4: "stopped", 5: "invalid",
+          6: "crashed"}
 STOPS = {-1: "not written", 0: "exact", 1: "tol", 2: "budget", 3: "signal", 4: "failed",
          5: "converged", 6: "linesearch", 7: "stalled"}
 CERTIFIED_STOPS = (0, 5)  # exact, converged: every other stop of a done task stopped short
@@ -148,10 +152,24 @@ def meta(path):
         return {k: _attr(f, k) for k in f.attrs}
 
 
+def outcome(status, results):
+    """The state of each task, 0 pending / 1 done / 2 failed, exactly as src/outcome.c
+    decides it from the /status bytes and the /results rows (numpy structured array)."""
+    status = np.asarray(status).astype(np.int64)
+    att = results["attempts"].astype(np.int64)
+    cause = results["cause"].astype(np.int64)
+    written = att > 0
+    done = written & (status == 1) & (cause == 0) & np.isfinite(results["r0"]) & \
+        np.isfinite(results["risk_pop"])
+    failed = written & (status == 2) & (cause > 0) & (cause < len(CAUSES)) & (cause != 4)
+    return np.where(done, 1, np.where(failed, 2, 0)).astype(np.int64)
+
+
 def load(path):
     """One row per task: the /tasks fields (model, target, regime decoded to strings; n a
     float with inf for the population), the /results fields, status (0/1/2) with
-    status_name and done (status == 1), the risks normalised by r0 (risk_*_norm), rho =
+    status_name and done (status == 1; the shared definition of outcome(), the raw /status
+    byte in status_byte), the risks normalised by r0 (risk_*_norm), rho =
     N/d, cause_name and stop_name. df.attrs holds the file's provenance (job_name, ...).
     Read-only and without file locking: safe on a file that is being written."""
     with _open(path) as f:
@@ -181,10 +199,12 @@ def load(path):
         "eta": tasks["eta"].astype(np.float64) if "eta" in tdt.names else np.nan,
     })
     df["rho"] = df["N"] / df["d"]
-    df["status"] = status.astype(np.int64)
+    state = outcome(status, results)
+    df["status"] = state
+    df["status_byte"] = status.astype(np.int64)
     df["status_name"] = df["status"].map(STATUS).fillna("?")
     df["done"] = df["status"] == 1
-    pending = df["status"].to_numpy() == 0
+    pending = state == 0
     for name in results.dtype.names:
         col = results[name]
         if col.dtype.kind == "f":
@@ -217,7 +237,7 @@ def load_curves(path):
             return pd.DataFrame(columns=["id", "point", "step", "train", "test"])
         cur = f["curves"][()]
         steps = f["curves_steps"][()]
-        status = f["status"][()]
+        status = outcome(f["status"][()], f["results"][()])
     T, P = cur.shape
     out = pd.DataFrame({
         "id": np.repeat(np.arange(T), P),

@@ -41,7 +41,7 @@ for P in "$@"; do
     fi
     line=$(grep 'master cpu' "$DIR/np$P.log")
     wall=$(echo "$line" | awk '{print $7}')
-    mcpu=$(echo "$line" | awk '{gsub(/[()%]/, "", $10); print $10}')
+    mcpu=$(echo "$line" | awk '{gsub(/[()%,]/, "", $10); print $10}')
     w=$((P > 1 ? P - 1 : 1))
     "$LS" aggregate "$out" --csv "$DIR/np$P.csv" >/dev/null
     same="(reference)"

@@ -18,7 +18,7 @@ typedef struct {
     int retry_failed;      /* --retry-failed */
     int json;              /* --json */
     const char *topic;     /* help TOPIC */
-    double sync_every;     /* --sync-every seconds between collective flushes, 0 = end only */
+    double sync_every;     /* --sync-every seconds between collective flushes, 0 (default) = end only */
     int quiet;             /* --quiet: no progress lines */
     int force;             /* --force: aggregate --csv may overwrite a file it did not write */
     int argc;              /* the whole command line, for provenance */

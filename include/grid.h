@@ -33,6 +33,9 @@ typedef struct {
     int dup_n;         /* (d, N, n) triples dropped as duplicates */
 } Grid;
 
+/* The largest grid a job may have (and a results file may claim). */
+#define GRID_MAX_TASKS 50000000L
+
 /* Builds the table; warns once per kind of duplicate on stderr when warn != 0.
  * Returns 0, or -1 (message in err) when the grid is empty or too large. */
 int grid_build(const JobSpec *job, Grid *grid, int warn, char *err, size_t errlen);

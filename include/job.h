@@ -52,6 +52,7 @@ typedef struct {
     char name[64];
     uint64_t seed;
     int replicates;
+    int crash_limit;             /* dispatches without a result before `crashed` (not in the hash) */
     /* [model] */
     int n_models, models[MODEL_COUNT]; /* MODEL_*, in the order given */
     int target;                  /* TARGET_* */

@@ -17,6 +17,7 @@ typedef struct {
     double *D, *M, *G, *WG; /* N x d, d x d, d x d, N x d (population) */
 } NnWork;
 
+/* NULL when the workspaces cannot be allocated (the caller fails the task: nomem). */
 NnWork *nn_work_create(int d, int N);
 void nn_work_free(NnWork *w); /* NULL is a no-op */
 

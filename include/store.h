@@ -24,7 +24,9 @@ enum {
     STORE_EMISSING = -2, /* no file under that name */
     STORE_EFOREIGN = -3, /* exists but is not a lazysweep results file (untouched) */
     STORE_EJOB = -4,     /* a lazysweep file made from another job (hash differs; untouched) */
-    STORE_EFULL = -5     /* /runs has no free record left */
+    STORE_EFULL = -5,    /* /runs has no free record left */
+    STORE_EBAD = -6      /* a results file whose structure is damaged or hand-edited, or does
+                          * not match the job (store_error says what; untouched) */
 };
 /* /status values. 0 is the fill value: never written = pending. */
 enum { STORE_PENDING = 0, STORE_DONE = 1, STORE_FAILED = 2 };
@@ -59,31 +61,40 @@ typedef struct {
     char command[256];     /* the command line */
 } StoreRun;
 
-/* ---- parallel side (the run) ---------------------------------------------------- */
+/* The one-line detail of the last refusal or failure ("/status has 10 entries, expected
+ * 288"), for the caller's message. */
+const char *store_error(void);
 
-/* COLLECTIVE. Builds the complete file under PATH.creating (truncating any leftover of
- * a killed create): every dataset at full size with its fill values, /tasks written (by
- * rank 0), the provenance attributes; then closes it. Global: path, job, job_text,
- * job_hash, grid, prov; `rank` is this rank in comm. PATH itself is not touched.
- * Returns a per-rank status. The sequence for a new file is:
- *   rc = store_create(...);  agree on rc (e.g. MPI_Allreduce MIN: also guarantees that
- *   every rank has closed the file);  rc = store_commit(path, rank);  agree on rc
- *   (MPI_Bcast from rank 0);  store_open(...).
+/* ---- creation (one process: rank 0) ------------------------------------------------ */
+
+/* SERIAL, one process (rank 0; the other ranks wait for its verdict, so that no failure
+ * can leave a rank inside an HDF5 collective). Builds the complete file under
+ * PATH.creating with the serial driver (truncating a leftover of a killed create): every
+ * dataset at full size with its fill values, /tasks written, the provenance attributes
+ * (decided here, on this one process); then closes it. PATH itself is not touched; on
+ * failure PATH.creating is removed and one line is printed (store_error). Then
+ * store_commit(path) renames it to PATH, and the run opens it with store_open.
  * A crash at any point leaves either no PATH or a complete one. */
-int store_create(const char *path, MPI_Comm comm, int rank, const JobSpec *job,
-                 const char *job_text, const char *job_hash, const Grid *grid,
-                 const StoreProvenance *prov);
-/* Called by every rank after all have returned from store_create: rank 0 renames
- * PATH.creating to PATH (atomic on one file system) and fsyncs the directory; other
- * ranks return STORE_OK at once. STORE_ERR if PATH already exists (nothing renamed). */
-int store_commit(const char *path, int rank);
+int store_create(const char *path, const JobSpec *job, const char *job_text,
+                 const char *job_hash, const Grid *grid, const StoreProvenance *prov);
+/* Renames PATH.creating to PATH (atomic on one file system) and fsyncs the directory.
+ * STORE_ERR if PATH already exists (nothing renamed; PATH.creating removed). */
+int store_commit(const char *path);
 /* PATH.creating for PATH into buf; STORE_ERR if it does not fit. */
 int store_temp_name(const char *path, char *buf, size_t len);
 
-/* COLLECTIVE. Opens PATH for the run: first read-only to check that it is a lazysweep
- * file made from `job_hash` (global), then read-write. STORE_EMISSING, STORE_EFOREIGN
- * and STORE_EJOB leave the file byte-identical; every rank sees the same file, so all
- * get the same code. On STORE_OK *out is the handle. */
+/* ---- parallel side (the run) ---------------------------------------------------- */
+
+/* INDEPENDENT: STORE_OK when this process sees PATH and may read and write it,
+ * STORE_EMISSING when it does not see it, STORE_ERR when it may not write it. Callers
+ * agree on the verdict of every rank before store_open. */
+int store_visible(const char *path);
+/* COLLECTIVE. Opens PATH read-write through MPI-IO (raw transfers independent) and
+ * checks what it holds (format, job_hash (global), structure). Rank 0 has checked the
+ * file against the job before (store_open_readonly, store_check_grid). Returns this
+ * rank's verdict; whenever HDF5 opened the file, *out is a handle — also on a refusal —
+ * so that every rank can take part in the collective store_close after the ranks agreed
+ * (NULL only where H5Fopen itself failed). */
 int store_open(const char *path, MPI_Comm comm, const char *job_hash, Store **out);
 
 /* INDEPENDENT. Writes task `id`'s /results row (res, rank, attempts), its curves and
@@ -112,19 +123,27 @@ int store_run_end(Store *st, int exit_status, const char *exit_reason, long task
 void store_run_from_env(StoreRun *run, int argc, char **argv);
 
 /* COLLECTIVE. H5Fflush (which calls MPI_File_sync): every row written so far survives
- * a node crash. */
+ * a node crash. Call it only when every rank has arrived (sched_enter): HDF5 waits
+ * inside with a spinning core. */
 int store_flush(Store *st);
 /* Flushes (if writable) and closes; NULL is a no-op. COLLECTIVE for a handle from
- * store_open (call it on every rank, also where open was refused: NULL there);
- * serial for one from store_open_readonly. */
+ * store_open (every rank, after they agreed; see store_open); serial for one from
+ * store_open_readonly / store_open_writable. */
 int store_close(Store *st);
 
 /* ---- both sides: reads (INDEPENDENT in a run) -------------------------------------- */
 
 long store_task_count(const Store *st);
 int store_curve_points(const Store *st);
+int store_save_weights(const Store *st);
 /* status[store_task_count] of uint8 STORE_* values. */
 int store_read_status(const Store *st, uint8_t *status);
+/* Tasks first .. first+count-1: status bytes, rows (fill where never written), and rank,
+ * attempts (may be NULL). The bounded way to walk a large file. */
+int store_read_state(const Store *st, long first, long count, uint8_t *status, TaskResult *res,
+                     int *rank, int *attempts);
+/* /tasks rows first .. first+count-1 (target as in store_read_tasks, may be NULL). */
+int store_read_tasks_range(const Store *st, long first, long count, Task *tasks, int *target);
 /* attempts[store_task_count]: the attempts field of each row (0 = never written). */
 int store_read_attempts(const Store *st, int *attempts);
 /* tasks[store_task_count]; target (may be NULL): per task TARGET_* or -1 (none). */
@@ -145,13 +164,17 @@ int store_read_runs(const Store *st, StoreRun *runs, int cap);
 
 /* Opens read-only with HDF5 file locking off (H5Pset_file_locking, as
  * HDF5_USE_FILE_LOCKING=FALSE): works on a file a job is writing and sees its last
- * flushed state. Same codes as store_open (job_hash NULL = do not check). */
+ * flushed state. Checks format, job_hash (NULL = any job) and structure: attributes in
+ * range, every dataset present with the length task_count and the right type.
+ * STORE_EMISSING, STORE_EFOREIGN (not HDF5, empty, not ours), STORE_EJOB, STORE_EBAD
+ * (store_error says what); the file is never modified. */
 int store_open_readonly(const char *path, const char *job_hash, Store **out);
-/* Serial, read-write: sets /status from the journal's latest entry per task (see
- * journal.h), keeping an entry only when the /results row carries that attempt (so a
- * row lost in a crash is rerun, never taken as done). Tasks absent from the journal
- * become pending. Must not run while a job writes the file (hold the lock). Returns the
- * number of tasks whose status changed, or a negative code. */
-long store_rebuild_status(const char *path, const char *journal_path);
+/* The same checks read-only first; only an accepted file is reopened read-write (a
+ * refused file stays byte-identical). Not while a job writes the file (hold the lock). */
+int store_open_writable(const char *path, const char *job_hash, Store **out);
+/* SERIAL. /tasks and the file's layout against the job's grid (task count, curve_points,
+ * save_weights, every row): STORE_OK or STORE_EBAD (store_error names the first
+ * difference). */
+int store_check_grid(const Store *st, const JobSpec *job, const Grid *grid);
 
 #endif

@@ -18,6 +18,8 @@ enum {
     CAUSE_NOMEM = 3,     /* the task does not fit its memory budget */
     CAUSE_STOPPED = 4,   /* interrupted by a signal: not done, rerun on resume */
     CAUSE_INVALID = 5,   /* combination the regime cannot run */
+    CAUSE_CRASHED = 6,   /* dispatched crash_limit times without a result: it kills its
+                          * rank (segfault, OOM kill); recorded by the master */
     CAUSE_COUNT
 };
 /* Why a fit stopped (/results stop, DESIGN §6). Never renumber: results files store

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "outputs.h"
+#include "outcome.h"
 #include "store.h"
 #include "theory.h"
 
@@ -143,7 +144,8 @@ int aggregate_main(const CliArgs *args)
     if (rc != STORE_OK) {
         log_error("%s: %s", args->file, rc == STORE_EMISSING ? "no such results file"
                                         : rc == STORE_EFOREIGN ? "not a lazysweep results file"
-                                                               : "cannot read the results file");
+                                        : rc == STORE_EBAD ? store_error()
+                                                           : "cannot read the results file");
         return rc == STORE_ERR ? LS_EXIT_INTERNAL : LS_EXIT_USAGE;
     }
     long n = store_task_count(st);
@@ -152,9 +154,12 @@ int aggregate_main(const CliArgs *args)
     uint8_t *status = ls_malloc((size_t)n);
     TaskResult *res = ls_malloc(sizeof(TaskResult) * (size_t)n);
     long *order = ls_malloc(sizeof(long) * (size_t)n);
+    int *attempts = ls_malloc(sizeof(int) * (size_t)n);
     int ok = store_read_tasks(st, tasks, target) == STORE_OK &&
              store_read_status(st, status) == STORE_OK &&
-             store_read_results(st, 0, n, res, NULL, NULL) == STORE_OK;
+             store_read_results(st, 0, n, res, NULL, attempts) == STORE_OK;
+    for (long i = 0; ok && i < n; i++) /* the one definition of done (outcome.h) */
+        status[i] = (uint8_t)outcome_of(status[i], attempts[i], &res[i]);
     store_close(st);
     FILE *csv = NULL;
     if (ok && args->csv) {
@@ -191,7 +196,7 @@ int aggregate_main(const CliArgs *args)
         double v[4], mean[4], se[4];
         while (e < n && same_group(t, tg, &tasks[order[e]], target[order[e]])) {
             long i = order[e++];
-            if (status[i] != STORE_DONE)
+            if (status[i] != OUTCOME_DONE)
                 continue;
             g.replicates++;
             g.not_converged += !task_stop_is_converged(res[i].stop);
@@ -205,7 +210,7 @@ int aggregate_main(const CliArgs *args)
         for (int m = 0; m < 4; m++)
             mean[m] = g.k[m] ? g.sum[m] / g.k[m] : NAN;
         for (long q = s; q < e; q++)
-            if (status[order[q]] == STORE_DONE) {
+            if (status[order[q]] == OUTCOME_DONE) {
                 metrics(&res[order[q]], v);
                 add(&g, v, mean);
             }
@@ -262,5 +267,6 @@ out:
     free(status);
     free(res);
     free(order);
+    free(attempts);
     return rc;
 }

@@ -89,7 +89,8 @@ static const Option options[] = {
     {"time-limit", 0, OPT_SECONDS, A(time_limit), "run", "", "SECONDS",
      "stop dispatching when the next task would not finish in time (exit 3)"},
     {"sync-every", 0, OPT_SECONDS, A(sync_every), "run", "", "SECONDS",
-     "collective flush period (default 600; 0: only at the end and on a signal)"},
+     "collective flush period (default 0: only at the end and on a signal; the journal "
+     "makes results durable, and a periodic flush makes workers wait for the slowest task)"},
     {"quiet", 'q', OPT_FLAG, A(quiet), "run", "", NULL, "no progress lines"},
     {"mem-per-rank", 0, OPT_BYTES, A(mem_per_rank), "plan run", "", "SIZE",
      "memory budget of one rank, e.g. 4G, 500M (default: physical memory / cores)"},
@@ -289,7 +290,7 @@ int cli_parse(int argc, char **argv, CliArgs *args)
 {
     memset(args, 0, sizeof *args);
     args->show = 10;
-    args->sync_every = 600;
+    args->sync_every = 0;
     args->argc = argc;
     args->argv = argv;
     if (argc < 2) {

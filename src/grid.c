@@ -12,8 +12,6 @@
 
 #include "log.h"
 
-#define GRID_MAX_TASKS 50000000L
-
 /* Packed key: model 4 bits, d/N/n indices 8 bits each, regime 4 bits, axis index
  * (alpha or eta) 8 bits, replicate 24. */
 static uint64_t pack(int mi, int di, int wi, int ni, int ri, int ai, int rep)

@@ -77,6 +77,8 @@ static const JobKey job_keys[] = {
      "root of every random stream (uint64; decimal or 0x hex)"},
     {"sweep", "replicates", KT_INT, "1", 1, 1 << 20, NULL, F(replicates), NOCOUNT,
      "independent draws of target, data and initial weights per grid point"},
+    {"sweep", "crash_limit", KT_INT, "3", 1, 1000, NULL, F(crash_limit), NOCOUNT,
+     "a task dispatched this many times without a result (it kills its rank) is recorded failed, cause crashed"},
     {"model", "kind", KT_ENUMS, "quadratic", 0, 0, model_names, F(models), F(n_models),
      "data model(s): quadratic (Gaussian x, quadratic target) | mixture (two Gaussians)"},
     {"model", "target", KT_ENUM, "exponential", 0, 0, target_names, F(target), NOCOUNT,
@@ -1362,8 +1364,8 @@ void job_print_canonical(const JobSpec *job, FILE *out)
     def.width_is_rho = job->width_is_rho;
     for (int i = 0; i < N_KEYS; i++) {
         const JobKey *k = &job_keys[i];
-        if (k->off == F(rank) && job->target != TARGET_LOWRANK)
-            continue; /* irrelevant keys do not change a job's identity */
+        if ((k->off == F(rank) && job->target != TARGET_LOWRANK) || k->off == F(crash_limit))
+            continue; /* irrelevant and operational keys do not change a job's identity */
         if (!key_relevant(job, k))
             continue; /* settings of regimes the job does not run */
         if (k->off == F(nn_method)) { /* what auto means changed: see job.h */

@@ -78,28 +78,58 @@ void la_syrk(char ta, int n, int k, double alpha, const double *A, int lda, doub
     la_flop_count += (double)n * (n + 1) * k;
 }
 
+/* The level-1 wrappers take size_t lengths and call BLAS (int lengths) in chunks: one
+ * call, as before, for every length below 2^30. */
+#define LA_CHUNK ((size_t)1 << 30)
+
 double la_dot(size_t n, const double *x, const double *y)
 {
     la_flop_count += 2.0 * n;
-    return cblas_ddot((int)n, x, 1, y, 1);
+    double s = 0;
+    for (size_t i = 0; i < n; i += LA_CHUNK) {
+        size_t k = n - i < LA_CHUNK ? n - i : LA_CHUNK;
+        s += cblas_ddot((int)k, x + i, 1, y + i, 1);
+    }
+    return s;
 }
 
 double la_nrm2(size_t n, const double *x)
 {
     la_flop_count += 2.0 * n;
-    return cblas_dnrm2((int)n, x, 1);
+    if (n <= LA_CHUNK)
+        return cblas_dnrm2((int)n, x, 1);
+    double scale = 0, parts[64]; /* chunk norms (vectors up to 2^36 entries), combined
+                                  * without overflow */
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < 64; i += LA_CHUNK, m++) {
+        size_t k = n - i < LA_CHUNK ? n - i : LA_CHUNK;
+        parts[m] = cblas_dnrm2((int)k, x + i, 1);
+        scale = parts[m] > scale ? parts[m] : scale;
+    }
+    if (scale == 0)
+        return 0;
+    double s = 0;
+    for (size_t q = 0; q < m; q++)
+        s += (parts[q] / scale) * (parts[q] / scale);
+    return scale * sqrt(s);
 }
 
 void la_axpy(size_t n, double alpha, const double *x, double *y)
 {
     la_flop_count += 2.0 * n;
-    cblas_daxpy((int)n, alpha, x, 1, y, 1);
+    for (size_t i = 0; i < n; i += LA_CHUNK) {
+        size_t k = n - i < LA_CHUNK ? n - i : LA_CHUNK;
+        cblas_daxpy((int)k, alpha, x + i, 1, y + i, 1);
+    }
 }
 
 void la_scal(size_t n, double alpha, double *x)
 {
     la_flop_count += (double)n;
-    cblas_dscal((int)n, alpha, x, 1);
+    for (size_t i = 0; i < n; i += LA_CHUNK) {
+        size_t k = n - i < LA_CHUNK ? n - i : LA_CHUNK;
+        cblas_dscal((int)k, alpha, x + i, 1);
+    }
 }
 
 int la_syev(int n, double *A, double *w)

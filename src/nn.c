@@ -21,11 +21,11 @@ NnWork *nn_work_create(int d, int N)
     w->chunk = chunk < 256 ? 256 : chunk;
     w->Z = malloc(sizeof(double) * (size_t)w->chunk * (size_t)(N > 0 ? N : 1));
     w->r = malloc(sizeof(double) * (size_t)w->chunk);
-    w->D = malloc(sizeof(double) * (size_t)N * d + 1);
+    w->D = malloc(sizeof(double) * ((size_t)N * d + 1));
     w->M = malloc(sizeof(double) * (size_t)d * d);
     w->G = malloc(sizeof(double) * (size_t)d * d);
-    w->WG = malloc(sizeof(double) * (size_t)N * d + 1);
-    if (!w->Z || !w->r || !w->D || !w->M || !w->G || !w->WG) {
+    w->WG = malloc(sizeof(double) * ((size_t)N * d + 1));
+    if (!w->Z || !w->r || !w->D || !w->M || !w->G || !w->WG) { /* the task fails: nomem */
         nn_work_free(w);
         return NULL;
     }

@@ -1,96 +1,124 @@
 /* run: `lazysweep run JOB -o FILE` — the sweep, start to end. Ties the pieces
- * together in order: rank 0 validates the job and takes the lock, all ranks agree on
- * the verdict, the results file is created (collectively) or reopened for resume, the
- * scheduler hands out the tasks, each worker runs its task and writes its own row,
- * then the file is closed collectively and the exit status says what happened.
+ * together in order: rank 0 validates the job, takes the lock, creates the results file
+ * (alone, with the serial driver) or checks it and adds what the journal knows
+ * (recover), opens the journal and orders the tasks — all before any other rank touches
+ * the file; all ranks agree on the verdict; every rank checks that it sees the file,
+ * they agree; the file is opened collectively, they agree; the scheduler hands out the
+ * tasks (each order carries the task, each report the whole result row, which the master
+ * journals before the worker gets new work); then the file is closed collectively and
+ * the exit status says what happened. Every collective file step goes through
+ * sched_enter/sched_leave: all ranks take it or all stop together, none waits forever.
  * MPI lives in sched, HDF5 in store; this file only calls them. */
 #include "run.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "data.h"
+#include "fault.h"
 #include "grid.h"
 #include "journal.h"
 #include "linalg.h"
 #include "lock.h"
 #include "log.h"
 #include "outputs.h"
+#include "outcome.h"
 #include "plan.h"
+#include "recover.h"
 #include "sched.h"
 #include "store.h"
 #include "task.h"
-
-enum { MODE_CREATE = 1, MODE_RESUME = 2 };
+#include "timer.h"
 
 typedef struct {
     JobSpec job;
-    Grid grid;
+    Grid grid;                 /* rank 0 only: workers get each task in its order */
     Store *store;
-    Journal *journal;
+    Journal *journal;          /* rank 0 only */
     int rank;
     int last_model, last_d, last_rep; /* target last written (save_weights) */
+    char path[4096];           /* the results file as rank 0 resolved it (absolute) */
+    char jpath[4200];
+    int journal_broken;        /* rank 0: a journal write failed (reported once) */
 } RunCtx;
 
 /* save_weights: the task's target, once per (model, d, replicate) in a row on this
  * rank (tasks of one target tend to come together; a repeat writes the same bytes). */
-static void put_target(RunCtx *c, const Task *t)
+static int put_target(RunCtx *c, const Task *t)
 {
     if (t->model == c->last_model && t->d == c->last_d && t->replicate == c->last_rep)
-        return;
+        return STORE_OK;
     Target *tg = data_target_create(&c->job, t->model, t->d, t->replicate);
     if (!tg)
-        ls_fatal("cannot draw the target of task %ld", t->id);
+        return STORE_ERR;
     int rc = t->model == MODEL_MIXTURE ? store_put_mixture(c->store, t->d, t->replicate, tg->U)
                                        : store_put_target(c->store, t->d, t->replicate, tg->B, tg->b0);
     data_target_free(tg);
-    if (rc != STORE_OK)
-        ls_fatal("cannot write the target of task %ld", t->id);
-    c->last_model = t->model;
-    c->last_d = t->d;
-    c->last_rep = t->replicate;
+    if (rc == STORE_OK) {
+        c->last_model = t->model;
+        c->last_d = t->d;
+        c->last_rep = t->replicate;
+    }
+    return rc;
 }
 
-/* ---- the worker's task: compute, write the row, journal it ------------------------ */
+/* ---- the scheduler's callbacks ------------------------------------------------------ */
 
-static int execute(void *vctx, long id, int attempt, int *cause, double *seconds)
+/* Master: a task's description travels with its order. */
+static void describe(void *vctx, long id, void *spec)
 {
     RunCtx *c = vctx;
-    const Task *t = grid_task(&c->grid, id);
+    memcpy(spec, grid_task(&c->grid, id), sizeof(Task));
+}
+
+/* Worker: compute, write the row (status byte last), report the whole result. */
+static int execute(void *vctx, long id, int attempt, const void *spec, void *report,
+                   int *stored, double *seconds)
+{
+    RunCtx *c = vctx;
+    Task t;
+    memcpy(&t, spec, sizeof t);
     const JobSpec *job = &c->job;
     TaskResult res;
     TaskExtras ex;
     memset(&ex, 0, sizeof ex);
-    size_t d = (size_t)t->d, N = (size_t)t->N, P = (size_t)job->curve_points;
+    size_t d = (size_t)t.d, N = (size_t)t.N, P = (size_t)job->curve_points;
     double c_out = 0;
     if (job->save_weights) {
         ex.M = ls_malloc(sizeof(double) * d * d);
         ex.W0 = ls_malloc(sizeof(double) * N * d);
         ex.a0 = ls_malloc(sizeof(double) * N);
         ex.c = &c_out;
-        if (t->regime == REGIME_ONESTEP)
+        if (t.regime == REGIME_ONESTEP)
             ex.W1 = ls_malloc(sizeof(double) * N * d);
     }
-    if (P > 0 && t->regime == REGIME_NN) {
+    if (P > 0 && t.regime == REGIME_NN) {
         ex.curve_train = ls_malloc(sizeof(double) * P);
         ex.curve_test = ls_malloc(sizeof(double) * P);
         ex.curve_steps = ls_malloc(sizeof(long) * P);
     }
-    task_run(job, t, sched_stop_flag(), &res, &ex);
+    fault_task(id);
+    task_run(job, &t, sched_stop_flag(), &res, &ex);
     int outcome;
+    *stored = 1;
     if (res.cause == CAUSE_STOPPED) {
         outcome = SCHED_STOPPED; /* not written: the task stays pending and reruns */
     } else {
-        if (job->save_weights)
-            put_target(c, t);
-        if (store_put_result(c->store, id, &res, c->rank, attempt, &ex) != STORE_OK)
-            ls_fatal("cannot write the result of task %ld", id);
+        if ((job->save_weights && put_target(c, &t) != STORE_OK)
+            || store_put_result(c->store, id, &res, c->rank, attempt, &ex) != STORE_OK) {
+            log_error("%s: cannot write the result of task %ld (%s)", c->path, id, strerror(errno));
+            *stored = 0;
+        }
         outcome = res.cause == CAUSE_NONE ? SCHED_DONE : SCHED_FAILED;
     }
-    *cause = res.cause;
+    memcpy(report, &res, sizeof res);
     *seconds = res.seconds;
     free(ex.M);
     free(ex.W0);
@@ -102,167 +130,313 @@ static int execute(void *vctx, long id, int attempt, int *cause, double *seconds
     return outcome;
 }
 
-/* The master journals every finished task: one writer, so the journal stays whole on
- * file systems without atomic appends across nodes (NFS). */
-static void record(void *vctx, long id, int outcome, int cause, int attempt, double seconds,
-                   int rank)
+static int journal_failed(RunCtx *c)
 {
-    RunCtx *c = vctx;
-    JournalEntry e = {id, outcome == SCHED_DONE ? STORE_DONE : STORE_FAILED, attempt, rank,
-                      seconds, cause};
-    if (c->journal && journal_append(c->journal, &e) != JOURNAL_OK)
-        log_warn("cannot append to the journal: %s", strerror(errno));
+    if (!c->journal_broken)
+        log_error("%s: cannot write the journal: %s; stopping (exit 1): rows already written "
+                  "stay in the results file; resume when the problem is fixed", c->jpath,
+                  strerror(errno));
+    c->journal_broken = 1;
+    return -1;
 }
 
-static void sync_point(void *vctx)
+/* Master: the dispatch record, before the order leaves. */
+static int dispatched(void *vctx, int rank, const long *ids, const int *attempts, int k)
 {
     RunCtx *c = vctx;
-    if (store_flush(c->store) != STORE_OK)
-        ls_fatal("collective flush of the results file failed");
+    return journal_append_ids(c->journal, 'D', rank, ids, attempts, k) == JOURNAL_OK ? 0
+                                                                                     : journal_failed(c);
+}
+
+/* Master: one writer, so the journal stays whole on file systems without atomic appends
+ * across nodes (NFS). The result row is the worker's, bit for bit. */
+static int record(void *vctx, long id, int outcome, int attempt, int rank, int stored,
+                  const void *report)
+{
+    RunCtx *c = vctx;
+    int rc;
+    long ids[1] = {id};
+    int atts[1] = {attempt};
+    if (outcome == SCHED_DONE || outcome == SCHED_FAILED) {
+        JournalEntry e;
+        memset(&e, 0, sizeof e);
+        memcpy(&e.row, report, sizeof e.row);
+        e.id = id;
+        e.status = outcome == SCHED_DONE ? STORE_DONE : STORE_FAILED;
+        e.attempt = attempt;
+        e.rank = rank;
+        e.cause = e.row.cause;
+        e.seconds = e.row.seconds;
+        e.has_row = 1;
+        rc = journal_append_result(c->journal, &e);
+    } else {
+        rc = journal_append_ids(c->journal, outcome == SCHED_STOPPED ? 'S' : 'X', rank, ids, atts, 1);
+    }
+    (void)stored;
+    return rc == JOURNAL_OK ? 0 : journal_failed(c);
+}
+
+static int commit(void *vctx)
+{
+    RunCtx *c = vctx;
+    return journal_sync(c->journal) == JOURNAL_OK ? 0 : journal_failed(c);
+}
+
+/* All ranks: a collective flush once every rank has arrived. */
+static int sync_point(void *vctx)
+{
+    RunCtx *c = vctx;
+    sched_enter("flush");
+    return sched_leave(store_flush(c->store));
 }
 
 /* ---- rank 0: what to run ---------------------------------------------------------- */
 
 typedef struct {
     long *queue;
-    long count, done, failed, total;
+    long count, done, failed, total, suspects;
     int *attempts;
     double *cost;
+    uint8_t *isolate;  /* dispatches without a result so far: such tasks go last, alone */
 } Queue;
 
 static const double *sort_cost; /* qsort has no context argument */
+static const uint8_t *sort_last;
 static int by_cost_desc(const void *a, const void *b)
 {
     long x = *(const long *)a, y = *(const long *)b;
+    if (sort_last[x] != sort_last[y]) /* tasks that may kill their rank go last, the most
+                                       * suspect ones at the very end */
+        return sort_last[x] < sort_last[y] ? -1 : 1;
     if (sort_cost[x] != sort_cost[y])
         return sort_cost[x] < sort_cost[y] ? 1 : -1;
     return x < y ? -1 : x > y; /* stable: the grid order */
 }
 
-static void build_queue(RunCtx *c, const CliArgs *args, Queue *q)
+static void build_queue(RunCtx *c, const CliArgs *args, const RecoverTask *plan, Queue *q)
 {
     long n = c->grid.count;
-    uint8_t *status = ls_malloc((size_t)n);
     q->attempts = ls_calloc((size_t)n, sizeof(int));
     q->cost = ls_malloc(sizeof(double) * (size_t)n);
     q->queue = ls_malloc(sizeof(long) * (size_t)n);
-    if (store_read_status(c->store, status) != STORE_OK ||
-        store_read_attempts(c->store, q->attempts) != STORE_OK)
-        ls_fatal("cannot read /status of %s", args->out);
-    q->count = q->done = q->failed = 0;
+    uint8_t *last = q->isolate = ls_calloc((size_t)n, 1);
+    q->count = q->done = q->failed = q->suspects = 0;
     q->total = n;
     for (long i = 0; i < n; i++) {
         /* only the order and the batching use it */
         q->cost[i] = grid_cost(&c->job, &c->grid.tasks[i]).flops / GRID_FLOPS_PER_SECOND;
-        if (status[i] == STORE_DONE && q->attempts[i] > 0)
+        q->attempts[i] = plan ? plan[i].attempts : 0;
+        int o = plan ? plan[i].outcome : OUTCOME_PENDING;
+        if (o == OUTCOME_DONE) {
             q->done++;
-        else if (status[i] == STORE_FAILED && !args->retry_failed)
+        } else if (o == OUTCOME_FAILED && !args->retry_failed) {
             q->failed++;
-        else /* pending, retried, or a marker whose row never reached the disk */
+        } else { /* pending, retried, or a marker whose row never reached the disk */
             q->queue[q->count++] = i;
+            last[i] = plan ? plan[i].suspect : 0;
+            q->suspects += last[i] > 0;
+        }
     }
     sort_cost = q->cost;
+    sort_last = last;
     qsort(q->queue, (size_t)q->count, sizeof(long), by_cost_desc);
-    free(status);
 }
 
-/* ---- prolog: validate, lock, agree ------------------------------------------------- */
+/* ---- prolog: validate, lock, create or check and recover, journal (rank 0) ---------- */
 
-static int prolog_rank0(const CliArgs *args, RunCtx *c, char **text, Lock *lock, int *mode)
+/* The results file as an absolute path, so that ranks started in other directories
+ * open the same file. */
+static int resolve_path(const char *out, char *buf, size_t len)
 {
-    int rc = plan_load(args->job, args->mem_per_rank, &c->job, &c->grid, text);
-    if (rc)
-        return rc;
-    char msg[1024];
-    if (outputs_check_results(args->out, args->job, msg, sizeof msg) != 0) {
-        log_error("%s", msg); /* before the lock and MPI I/O touch anything */
+    char dir[4096], base[4096], real[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out);
+    snprintf(base, sizeof base, "%s", out);
+    if (!realpath(dirname(dir), real)) {
+        log_error("%s: cannot use this path: %s", out, strerror(errno));
+        return -1;
+    }
+    int n = snprintf(buf, len, "%s/%s", real, basename(base));
+    if (n < 0 || (size_t)n >= len) {
+        log_error("%s: path too long", out);
+        return -1;
+    }
+    return 0;
+}
+
+static int refuse(const char *path, const char *job, const char *hash, int rc,
+                  const JobSpec *spec)
+{
+    if (rc == STORE_EJOB)
+        log_error("%s: made from a different job than %s (job hash %s); give another -o "
+                  "or the job file that made it (its text is in the file: "
+                  "h5dump -a job_text %s)%s", path, job, hash, path,
+                  job_has_regime(spec, REGIME_NN) && spec->nn_method == NN_METHOD_DEFAULT
+                      ? "; a file made when nn_method = auto meant gd/population resumes "
+                        "with nn_method = classic"
+                      : "");
+    else if (rc == STORE_EFOREIGN)
+        log_error("%s: exists but is not a lazysweep results file (%s); give another -o", path,
+                  store_error());
+    else if (rc == STORE_EBAD)
+        log_error("%s: %s: damaged, or made by another version or job; give another -o", path,
+                  store_error());
+    else
+        log_error("%s: cannot read the results file (%s)", path, store_error());
+    return rc == STORE_ERR ? LS_EXIT_INTERNAL : LS_EXIT_USAGE;
+}
+
+/* Checks an existing file against the job and adds what the journal knows. */
+static int resume_rank0(RunCtx *c, const CliArgs *args, const char *hash, RecoverTask **plan)
+{
+    Store *st = NULL;
+    int rc = store_open_readonly(c->path, hash, &st);
+    if (rc == STORE_OK)
+        rc = store_check_grid(st, &c->job, &c->grid);
+    int close_rc = st ? store_close(st) : STORE_OK;
+    if (rc != STORE_OK)
+        return refuse(args->out, args->job, hash, rc, &c->job);
+    if (close_rc != STORE_OK)
+        return LS_EXIT_INTERNAL;
+    if (access(c->path, R_OK | W_OK) != 0) {
+        log_error("%s: cannot resume: the results file is not readable and writable: %s",
+                  args->out, strerror(errno));
         return LS_EXIT_USAGE;
     }
-    char cmd[512] = "";
+    *plan = ls_malloc(sizeof(RecoverTask) * (size_t)c->grid.count);
+    RecoverOptions ro = {.write = 1, .crash_limit = c->job.crash_limit, .compact = 1};
+    RecoverSummary rs;
+    if (recover_run(c->path, c->jpath, hash, &ro, *plan, &rs) != 0) {
+        log_error("%s: cannot bring the results file up to date with %s", args->out, c->jpath);
+        return LS_EXIT_INTERNAL;
+    }
+    if (rs.js.bad > 0)
+        log_warn("%s: %ld damaged or torn lines skipped", c->jpath, rs.js.bad);
+    if (rs.replayed || rs.marked)
+        log_info("%s: replayed %ld results from the journal that the file lacked (%ld rows, "
+                 "%ld markers)", args->out, rs.replayed + rs.marked, rs.replayed, rs.marked);
+    if (rs.crashed)
+        log_warn("%s: %ld tasks were dispatched %d times without a result (they kill their "
+                 "rank): recorded failed, cause crashed (--retry-failed runs them again)",
+                 args->out, rs.crashed, c->job.crash_limit);
+    if (rs.rerun)
+        log_info("%s: %ld journaled results run again (their curves or weights are not in the "
+                 "journal)", args->out, rs.rerun);
+    if (rs.compacted)
+        log_info("%s: compacted from %ld to %ld bytes", c->jpath, rs.js.bytes, rs.compacted);
+    return LS_EXIT_OK;
+}
+
+static int create_rank0(RunCtx *c, const CliArgs *args, const char *text, const char *hash)
+{
+    char moved[4300];
+    if (access(c->jpath, F_OK) == 0) { /* from an earlier file of that name: keep it */
+        if (journal_move_aside(c->jpath, moved, sizeof moved) != 0) {
+            log_error("%s: cannot move the old journal aside: %s", c->jpath, strerror(errno));
+            return LS_EXIT_INTERNAL;
+        }
+        log_warn("%s: a journal without its results file; moved to %s", c->jpath, moved);
+    }
+    StoreProvenance prov = {sched_mpi_version(), la_blas_info()};
+    if (store_create(c->path, &c->job, text, hash, &c->grid, &prov) != STORE_OK
+        || store_commit(c->path) != STORE_OK) {
+        log_error("%s: cannot create the results file", args->out);
+        return LS_EXIT_INTERNAL;
+    }
+    return LS_EXIT_OK;
+}
+
+static int prolog_rank0(const CliArgs *args, RunCtx *c, Lock *lock, Queue *q)
+{
+    char *text = NULL;
+    RecoverTask *plan = NULL;
+    int rc = plan_load(args->job, args->mem_per_rank, &c->job, &c->grid, &text);
+    if (rc)
+        return rc;
+    char msg[1024], cmd[512] = "", hash[32];
+    if (outputs_check_results(args->out, args->job, msg, sizeof msg) != 0) {
+        log_error("%s", msg); /* before the lock and MPI I/O touch anything */
+        rc = LS_EXIT_USAGE;
+        goto done;
+    }
+    if (resolve_path(args->out, c->path, sizeof c->path) != 0) {
+        rc = LS_EXIT_USAGE;
+        goto done;
+    }
+    snprintf(c->jpath, sizeof c->jpath, "%s.journal", c->path);
     for (int i = 0; i < args->argc; i++)
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", i ? " " : "", args->argv[i]);
     int lk = lock_acquire(args->out, cmd, lock, msg, sizeof msg);
     if (lk == LOCK_HELD || lk == LOCK_ERR) {
         log_error("%s", msg);
-        return LS_EXIT_USAGE;
+        rc = LS_EXIT_USAGE;
+        goto done;
     }
     if (lk == LOCK_TAKEN_OVER)
         log_warn("%s", msg);
     if (la_blas_warning())
         log_warn("%s", la_blas_warning());
-    *mode = access(args->out, F_OK) == 0 ? MODE_RESUME : MODE_CREATE;
-    if (*mode == MODE_RESUME && access(args->out, R_OK | W_OK) != 0) {
-        log_error("%s: cannot resume: the results file is not readable and writable: %s",
-                  args->out, strerror(errno));
-        return LS_EXIT_USAGE;
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)job_hash(&c->job));
+    rc = access(c->path, F_OK) == 0 ? resume_rank0(c, args, hash, &plan)
+                                    : create_rank0(c, args, text, hash);
+    if (rc != LS_EXIT_OK)
+        goto done;
+    char moved[4300];
+    if (journal_open(c->jpath, hash, &c->journal, moved, sizeof moved) != JOURNAL_OK) {
+        log_error("%s: cannot open the journal: %s; not running without it", c->jpath,
+                  strerror(errno));
+        rc = LS_EXIT_INTERNAL;
+        goto done;
     }
-    return LS_EXIT_OK;
+    if (moved[0])
+        log_warn("%s: not a journal of this job; moved to %s, a new one started", c->jpath, moved);
+    build_queue(c, args, plan, q);
+    if (q->done || q->failed)
+        log_info("resuming %s: %ld done, %ld failed, %ld to run", args->out, q->done, q->failed,
+                 q->count);
+    if (q->suspects)
+        log_warn("%s: %ld tasks were running when a rank died; they run last, each on its own",
+                 args->out, q->suspects);
+done:
+    free(plan);
+    free(text);
+    return rc;
 }
 
-static void share_job(RunCtx *c, char **text)
+/* ---- all ranks: see the file, open it -------------------------------------------------- */
+
+/* Every rank must see the file rank 0 made (NFS caches may lag behind a rename). */
+static int agree_visible(RunCtx *c)
 {
-    /* JobSpec holds no pointers: it travels as bytes; each rank rebuilds the grid. */
-    sched_bcast(&c->job, sizeof c->job, 0);
-    long len = sched_rank() == 0 ? (long)strlen(*text) : 0;
-    sched_bcast(&len, sizeof len, 0);
-    if (sched_rank() != 0) {
-        *text = ls_malloc((size_t)len + 1);
-        (*text)[len] = '\0';
-        char err[512];
-        if (grid_build(&c->job, &c->grid, 0, err, sizeof err) != 0)
-            ls_fatal("grid differs between ranks: %s", err);
-    }
-    sched_bcast(*text, (size_t)len, 0);
+    const char *env = getenv("LAZYSWEEP_VISIBLE_SECONDS"), *fault = getenv("LAZYSWEEP_FAULT");
+    double wait = env ? atof(env) : 30, t0 = timer_now();
+    if (fault && *fault)
+        wait = 0; /* an injected invisibility is for good */
+    int rc;
+    while ((rc = store_visible(c->path)) == STORE_EMISSING && timer_now() - t0 < wait)
+        usleep(200000);
+    int worst = sched_agree_max(rc != STORE_OK ? c->rank + 1 : 0);
+    if (worst && c->rank == 0)
+        log_error("%s: rank %d does not see the results file (or may not write it)%s; all ranks "
+                  "must share the file system that holds it", c->path, worst - 1,
+                  wait > 0 ? " after waiting" : "");
+    return worst ? LS_EXIT_INTERNAL : LS_EXIT_OK;
 }
 
-/* Creates (collectively) or opens the results file; returns an exit status. */
-static int open_results(const CliArgs *args, RunCtx *c, const char *text, const char *hash, int mode)
+static int open_collective(RunCtx *c, const char *hash)
 {
-    if (mode == MODE_CREATE) {
-        StoreProvenance prov = {sched_mpi_version(), la_blas_info()};
-        int rc = store_create(args->out, sched_comm(), c->rank, &c->job, text, hash, &c->grid, &prov);
-        rc = -sched_agree_max(-rc); /* the worst code; also: every rank has closed the file */
-        if (rc == STORE_OK)
-            rc = store_commit(args->out, c->rank);
-        sched_bcast(&rc, sizeof rc, 0);
-        if (rc != STORE_OK) {
-            if (c->rank == 0)
-                log_error("%s: cannot create the results file", args->out);
-            return LS_EXIT_INTERNAL;
-        }
-    }
-    int rc = store_open(args->out, sched_comm(), hash, &c->store);
-    rc = -sched_agree_max(-rc);
-    if (rc == STORE_OK && store_task_count(c->store) != c->grid.count) {
-        if (c->rank == 0)
-            log_error("%s: holds %ld tasks, the grid of %s has %ld: made by another version or "
-                      "job; give another -o", args->out, store_task_count(c->store), args->job,
-                      c->grid.count);
-        store_close(c->store);
-        c->store = NULL;
-        return LS_EXIT_USAGE;
-    }
+    sched_enter("open");
+    int rc = store_open(c->path, sched_comm(), hash, &c->store);
+    if (rc != STORE_OK)
+        log_error("%s", store_error());
+    rc = sched_leave(rc);
     if (rc == STORE_OK)
         return LS_EXIT_OK;
-    if (c->rank == 0) {
-        if (rc == STORE_EJOB)
-            log_error("%s: made from a different job than %s (job hash %s); give another -o "
-                      "or the job file that made it (its text is in the file: "
-                      "h5dump -a job_text %s)%s", args->out, args->job, hash, args->out,
-                      job_has_regime(&c->job, REGIME_NN) && c->job.nn_method == NN_METHOD_DEFAULT
-                          ? "; a file made when nn_method = auto meant gd/population resumes "
-                            "with nn_method = classic"
-                          : "");
-        else if (rc == STORE_EFOREIGN)
-            log_error("%s: exists but is not a lazysweep results file; give another -o", args->out);
-        else
-            log_error("%s: cannot open the results file", args->out);
-    }
-    if (c->store) {
-        store_close(c->store);
-        c->store = NULL;
-    }
-    return rc == STORE_EJOB || rc == STORE_EFOREIGN ? LS_EXIT_USAGE : LS_EXIT_INTERNAL;
+    if (c->rank == 0)
+        log_error("%s: the ranks could not open the results file together; stopping", c->path);
+    sched_enter("close");
+    sched_leave(store_close(c->store));
+    c->store = NULL;
+    return LS_EXIT_INTERNAL;
 }
 
 /* ---- the command ------------------------------------------------------------------- */
@@ -274,38 +448,29 @@ int run_main(const CliArgs *args)
     memset(&c, 0, sizeof c);
     c.rank = sched_rank();
     c.last_d = -1;
-    char *text = NULL;
     Lock lock;
     memset(&lock, 0, sizeof lock);
-    int mode = 0;
-    int status = c.rank == 0 ? prolog_rank0(args, &c, &text, &lock, &mode) : LS_EXIT_OK;
-    status = sched_agree_max(status);       /* rank 0 decides, everyone agrees */
-    if (status != LS_EXIT_OK) {
-        if (c.rank == 0 && lock.ours)
-            lock_release(&lock);
-        free(text);
-        grid_free(&c.grid);
-        sched_finalize();
-        return c.rank == 0 ? status : LS_EXIT_OK;
-    }
-    sched_bcast(&mode, sizeof mode, 0);
-    share_job(&c, &text);
-    char hash[32];
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)job_hash(&c.job));
-
-    status = open_results(args, &c, text, hash, mode);
     Queue q;
     memset(&q, 0, sizeof q);
     SchedSummary sum;
     memset(&sum, 0, sizeof sum);
+    long done_now = 0, failed_now = 0, pending_now = 0;
+    int ran = 0;
+    int status = c.rank == 0 ? prolog_rank0(args, &c, &lock, &q) : LS_EXIT_OK;
+    status = sched_agree_max(status);       /* rank 0 decides, everyone agrees */
+    char hash[32] = "";
     if (status == LS_EXIT_OK) {
-        char jpath[4200];
-        snprintf(jpath, sizeof jpath, "%s.journal", args->out);
-        if (c.rank == 0 && journal_open(jpath, hash, mode == MODE_CREATE, &c.journal) != JOURNAL_OK)
-            log_warn("%s: cannot open the journal; results go to the HDF5 file only", jpath);
+        /* JobSpec holds no pointers: it travels as bytes; the task table stays on rank 0 */
+        sched_bcast(&c.job, sizeof c.job, 0);
+        sched_bcast(c.path, sizeof c.path, 0);
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)job_hash(&c.job));
+        status = agree_visible(&c);
+    }
+    if (status == LS_EXIT_OK)
+        status = open_collective(&c, hash);
+    if (status == LS_EXIT_OK) {
         char *hosts = sched_hostnames(); /* collective */
         if (c.rank == 0) {
-            build_queue(&c, args, &q);
             StoreRun run;
             store_run_from_env(&run, args->argc, args->argv);
             run.ranks = sched_size();
@@ -313,46 +478,71 @@ int run_main(const CliArgs *args)
                 snprintf(run.hosts, sizeof run.hosts, "%s", hosts);
             if (store_run_begin(c.store, &run) != STORE_OK)
                 log_warn("%s: no free run record; this run is not recorded", args->out);
-            if (q.done || q.failed)
-                log_info("resuming %s: %ld done, %ld failed, %ld to run", args->out, q.done,
-                         q.failed, q.count);
         }
         free(hosts);
         SchedOptions opt = {args->max_tasks, args->time_limit, args->sync_every, 0.05, args->quiet};
-        SchedWork work = {execute, record, sync_point, &c};
-        sched_run(&work, &opt, q.queue, q.count, q.attempts, q.cost, q.total,
+        SchedWork work = {sizeof(Task), sizeof(TaskResult), describe, execute, dispatched,
+                          record, commit, sync_point, &c};
+        sched_run(&work, &opt, q.queue, q.count, q.attempts, q.cost, q.isolate, q.total,
                   q.done + q.failed, &sum);
+        ran = 1;
         if (c.rank == 0) {
             /* from what the master knows: reading /status back would need a sync to
              * see the workers' writes on every file system */
             long failed = q.failed + sum.failed;
             long pending = c.grid.count - q.done - sum.done - failed;
-            status = pending ? LS_EXIT_RESUMABLE : failed ? LS_EXIT_FAILED : LS_EXIT_OK;
-            const char *reason = sum.interrupted ? "signal" : sum.time_limited ? "time-limit" :
-                                 pending ? "max-tasks" : failed ? "failed-tasks" : "complete";
+            status = sum.io_failed ? LS_EXIT_INTERNAL : pending ? LS_EXIT_RESUMABLE
+                     : failed ? LS_EXIT_FAILED : LS_EXIT_OK;
+            const char *reason = sum.io_failed ? "io-error" : sum.interrupted ? "signal"
+                                 : sum.time_limited ? "time-limit" : pending ? "max-tasks"
+                                 : failed ? "failed-tasks" : "complete";
             store_run_end(c.store, status, reason, sum.done + sum.failed);
-            fprintf(stderr, "lazysweep: %s: %ld ok, %ld failed, %ld pending of %ld tasks "
-                    "(this run: %ld done, %ld failed in %.1f s); exit %d\n", args->out,
-                    c.grid.count - pending - failed, failed, pending, c.grid.count, sum.done,
-                    sum.failed, sum.seconds, status);
-            if (getenv("LAZYSWEEP_REPORT_MASTER_CPU"))
-                fprintf(stderr, "lazysweep: master cpu %.3f s of %.3f s wall (%.2f%%)\n",
-                        sum.master_cpu, sum.seconds, 100 * sum.master_cpu / (sum.seconds > 0 ? sum.seconds : 1));
+            done_now = c.grid.count - pending - failed;
+            failed_now = failed;
+            pending_now = pending;
         }
         sched_bcast(&status, sizeof status, 0);
-        if (store_close(c.store) != STORE_OK)
+        sched_enter("close");
+        int rc = sched_leave(store_close(c.store));
+        c.store = NULL;
+        if (rc != STORE_OK) {
+            if (c.rank == 0)
+                log_error("%s: the collective close failed; the rows written stay valid (exit 1)",
+                          args->out);
             status = LS_EXIT_INTERNAL;
-        journal_close(c.journal);
+        }
+    }
+    if (c.rank == 0 && journal_close(c.journal) != JOURNAL_OK && status != LS_EXIT_USAGE) {
+        if (!c.journal_broken)
+            log_error("%s: cannot write the journal: %s", c.jpath, strerror(errno));
+        status = LS_EXIT_INTERNAL;
+    }
+    if (ran && getenv("LAZYSWEEP_REPORT_MASTER_CPU")) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "lazysweep: rank %d: peak resident memory %.1f MiB\n", c.rank,
+                ru.ru_maxrss / 1024.0);
+    }
+    if (c.rank == 0 && ran) {
+        fprintf(stderr, "lazysweep: %s: %ld ok, %ld failed, %ld pending of %ld tasks "
+                "(this run: %ld done, %ld failed in %.1f s); exit %d\n", args->out, done_now,
+                failed_now, pending_now, c.grid.count, sum.done, sum.failed, sum.seconds, status);
+        if (getenv("LAZYSWEEP_REPORT_MASTER_CPU"))
+            fprintf(stderr, "lazysweep: master cpu %.3f s of %.3f s wall (%.2f%%), %ld "
+                    "reports, %.0f tasks/s\n", sum.master_cpu, sum.seconds,
+                    100 * sum.master_cpu / (sum.seconds > 0 ? sum.seconds : 1), sum.messages,
+                    (sum.done + sum.failed) / (sum.seconds > 0 ? sum.seconds : 1));
     }
     if (c.rank == 0 && lock.ours)
         lock_release(&lock);
     free(q.queue);
     free(q.attempts);
     free(q.cost);
-    free(text);
+    free(q.isolate);
     grid_free(&c.grid);
     sched_finalize();
     /* Rank 0 speaks for the job: mpirun aborts the others when a rank exits non-zero,
-     * and srun reports the largest status, so workers return 0 unless they failed. */
+     * and srun reports the largest status, so workers return 0 unless the job failed
+     * internally (an agreed verdict: every rank knows). */
     return c.rank == 0 || status == LS_EXIT_INTERNAL ? status : LS_EXIT_OK;
 }

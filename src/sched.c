@@ -1,23 +1,30 @@
 /* sched: see include/sched.h. The only file that calls MPI.
  *
- * Protocol (point to point, rank 0 <-> worker):
- *   worker -> master  TAG_READY  long[1 + 5k]: k, then (id, outcome, cause, attempt,
- *                                microseconds) per report
- *   master -> worker  TAG_ORDER  long[2 + 2m]: command, m, then (id, attempt) per task
+ * Protocol (point to point, rank 0 <-> worker; MPI_BYTE messages: every rank runs the
+ * same binary on the same architecture):
+ *   worker -> master  TAG_READY  Head{k, io_failed} + k x (Report{id, outcome, attempt,
+ *                                stored, seconds} + report_bytes of the worker's result)
+ *   master -> worker  TAG_ORDER  Head{command, k} + k x (Order{id, attempt} + spec_bytes
+ *                                of the task's description)
  * A worker sends READY (with the reports of its last batch) and waits for an ORDER:
  * WORK (a batch), SYNC (enter the collective sync point) or STOP. Both sides wait
  * with MPI_Iprobe + 1 ms sleeps: a blocking receive would spin a core (measured:
- * 100% against ~1%, notes/machine.md). */
+ * 100% against ~1%, notes/machine.md). The master takes every READY that is waiting,
+ * records them, calls commit once (one fsync for the group) and only then sends the
+ * replies: a result is durable before its worker gets new work. */
 #include "sched.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 #include "progress.h"
 #include "timer.h"
@@ -25,18 +32,42 @@
 enum { TAG_READY = 11, TAG_ORDER = 12 };
 enum { CMD_WORK = 1, CMD_SYNC = 2, CMD_STOP = 3 };
 #define MAX_BATCH 256
-#define REPORT 5 /* longs per report */
+#define MAX_GROUP 64 /* READY messages taken before one commit */
+
+typedef struct {
+    int32_t k, flag;
+} Head;
+typedef struct {
+    int64_t id;
+    int32_t outcome, attempt, stored, pad;
+    double seconds;
+} Report;
+typedef struct {
+    int64_t id;
+    int32_t attempt, pad;
+} Order;
 
 static int my_rank, n_ranks;
 static volatile sig_atomic_t stop_flag;
 
-/* ---- startup, signals, abort ------------------------------------------------ */
+/* ---- startup, signals, abort, watchdog ------------------------------------------- */
 
 static void on_signal(int sig)
 {
     if (stop_flag)
         _exit(LS_EXIT_RESUMABLE); /* second signal: stop at once; the file stays valid */
     stop_flag = sig;
+}
+
+static char watchdog_msg[512];
+static size_t watchdog_len;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, watchdog_msg, watchdog_len);
+    (void)w;
+    _exit(LS_EXIT_INTERNAL);
 }
 
 static void abort_all(int status)
@@ -53,6 +84,7 @@ void sched_init(int *argc, char ***argv)
     MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
     log_set_rank(my_rank);
     log_set_abort(abort_all);
+    fault_set_rank(my_rank);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -61,6 +93,8 @@ void sched_init(int *argc, char ***argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
 }
 
 void sched_finalize(void) { MPI_Finalize(); }
@@ -82,25 +116,49 @@ const volatile sig_atomic_t *sched_stop_flag(void) { return &stop_flag; }
 
 /* ---- collectives -------------------------------------------------------------- */
 
+static void nap(void)
+{
+    struct timespec ts = {0, 1000000}; /* 1 ms */
+    nanosleep(&ts, NULL);
+}
+
+/* Completes a nonblocking collective without spinning a core. */
+static void wait_request(MPI_Request *req)
+{
+    int done = 0;
+    for (;;) {
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        nap();
+    }
+}
+
 void sched_bcast(void *buf, size_t bytes, int root)
 {
     /* in chunks: MPI counts are int */
     char *p = buf;
     while (bytes > 0) {
         int chunk = bytes > (1u << 30) ? (1 << 30) : (int)bytes;
-        MPI_Bcast(p, chunk, MPI_BYTE, root, MPI_COMM_WORLD);
+        MPI_Request req;
+        MPI_Ibcast(p, chunk, MPI_BYTE, root, MPI_COMM_WORLD, &req);
+        wait_request(&req);
         p += chunk;
         bytes -= (size_t)chunk;
     }
 }
 
-int sched_agree_max(int value)
+static int agree(int value, MPI_Op op)
 {
     int out;
-    MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Request req;
+    MPI_Iallreduce(&value, &out, 1, MPI_INT, op, MPI_COMM_WORLD, &req);
+    wait_request(&req);
     return out;
 }
 
+int sched_agree_max(int value) { return agree(value, MPI_MAX); }
+int sched_agree_min(int value) { return agree(value, MPI_MIN); }
 
 char *sched_hostnames(void)
 {
@@ -127,16 +185,36 @@ char *sched_hostnames(void)
     return out;
 }
 
-/* ---- helpers ---------------------------------------------------------------------- */
-
-static void nap(void)
+void sched_enter(const char *step)
 {
-    struct timespec ts = {0, 1000000}; /* 1 ms */
-    nanosleep(&ts, NULL);
+    MPI_Request req;
+    MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    wait_request(&req); /* every rank is here: HDF5 will not spin waiting for one */
+    const char *env = getenv("LAZYSWEEP_COLLECTIVE_TIMEOUT");
+    double secs = env && atof(env) > 0 ? atof(env) : 600;
+    int n = snprintf(watchdog_msg, sizeof watchdog_msg,
+                     "lazysweep: rank %d: fatal: the collective step '%s' did not finish within "
+                     "%g s (another rank failed inside it); stopping the job\n", my_rank, step, secs);
+    watchdog_len = n > 0 && (size_t)n < sizeof watchdog_msg ? (size_t)n : 0;
+    struct itimerval it = {{0, 0}, {(long)secs, (long)((secs - (long)secs) * 1e6)}};
+    setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* Receive a message of `tag` from `src` (MPI_ANY_SOURCE allowed) without spinning. */
-static int wait_recv(long *buf, int max, int src, int tag, int *from)
+int sched_leave(int rc)
+{
+    int all = sched_agree_min(rc); /* still under the watchdog: a lost rank never gets here */
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    return all;
+}
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Receive a message of `tag` from `src` (MPI_ANY_SOURCE allowed) without spinning;
+ * returns its size in bytes. */
+static int wait_recv(char *buf, size_t max, int src, int tag, int *from)
 {
     MPI_Status st;
     int flag = 0;
@@ -147,10 +225,10 @@ static int wait_recv(long *buf, int max, int src, int tag, int *from)
         nap();
     }
     int count;
-    MPI_Get_count(&st, MPI_LONG, &count);
-    if (count > max)
-        ls_fatal("message of %d longs exceeds %d", count, max);
-    MPI_Recv(buf, count, MPI_LONG, st.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    if (count < 0 || (size_t)count > max)
+        ls_fatal("message of %d bytes exceeds %zu", count, max);
+    MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (from)
         *from = st.MPI_SOURCE;
     return count;
@@ -160,15 +238,20 @@ static int wait_recv(long *buf, int max, int src, int tag, int *from)
 
 typedef struct {
     const SchedOptions *opt;
+    const SchedWork *w;
     const long *queue;
     long count, next;          /* queue position */
     const int *attempts;
     const double *cost;
+    const uint8_t *isolate;    /* per task id: run it alone (may be NULL) */
     double deadline;           /* 0 = none */
     double rate_seconds, rate_cost; /* observed seconds vs estimated cost, for the time limit */
     int stopping;              /* no new work */
+    int failing;               /* a record, commit or store failed: stop, exit 1 */
+    long undispatched;         /* taken from the queue but never sent (commit failed) */
     SchedSummary *sum;
     Progress *prog;
+    size_t spec_stride, report_stride;
 } Master;
 
 static void account(Master *m, long outcome)
@@ -177,7 +260,7 @@ static void account(Master *m, long outcome)
         m->sum->done++;
     else if (outcome == SCHED_FAILED)
         m->sum->failed++;
-    else
+    else if (outcome == SCHED_STOPPED)
         m->sum->stopped++;
 }
 
@@ -186,6 +269,12 @@ static double predict(const Master *m, long id)
 {
     double scale = m->rate_cost > 0 ? m->rate_seconds / m->rate_cost : 1.0;
     return m->cost[id] * scale;
+}
+
+static void fail(Master *m)
+{
+    m->failing = m->stopping = 1;
+    m->sum->io_failed = 1;
 }
 
 /* Should dispatch stop before the next task? Sets the reason flags. */
@@ -200,25 +289,42 @@ static int must_stop(Master *m)
         m->stopping = 1;
     } else if (m->opt->max_tasks > 0 && m->sum->dispatched >= m->opt->max_tasks) {
         m->stopping = 1;
-    } else if (m->deadline > 0 && timer_now() + predict(m, m->queue[m->next]) > m->deadline) {
+    } else if (m->deadline > 0 && timer_now() >= m->deadline) {
         m->sum->time_limited = 1;
         m->stopping = 1;
     }
     return m->stopping;
 }
 
-/* Next batch: at least one task, more while their predicted time stays small. */
-static int next_batch(Master *m, long *order)
+/* Levels of suspicion: in flight at one death -> dispatched on its own (no batch-mates
+ * charged with the next death); at two or more -> alone, nothing else running. */
+static int single(const Master *m, long id) { return m->isolate && m->isolate[id] >= 1; }
+static int isolated(const Master *m, long id) { return m->isolate && m->isolate[id] >= 2; }
+
+/* Next batch into ids/atts/specs: at least one task, more while their predicted time
+ * stays small. With a time limit, tasks that would not finish in time are passed over
+ * (they stay pending) and smaller ones that fit are taken. A task that was running when a
+ * rank died goes in a batch of its own, so that the next death is charged to no batch-mate. */
+static int next_batch(Master *m, long *ids, int *atts, char *specs)
 {
     int k = 0;
     double t = 0;
     while (k < MAX_BATCH && !must_stop(m)) {
         long id = m->queue[m->next];
-        if (k > 0 && t + predict(m, id) > m->opt->batch_seconds)
+        double p = predict(m, id);
+        if (m->deadline > 0 && timer_now() + p > m->deadline) {
+            m->next++;
+            m->sum->skipped_time++;
+            m->sum->time_limited = 1;
+            continue;
+        }
+        if (k > 0 && (t + p > m->opt->batch_seconds || single(m, id) || single(m, ids[0])))
             break;
-        t += predict(m, id);
-        order[2 + 2 * k] = id;
-        order[3 + 2 * k] = m->attempts[id] + 1;
+        t += p;
+        ids[k] = id;
+        atts[k] = m->attempts[id] + 1;
+        if (m->w->describe && specs)
+            m->w->describe(m->w->ctx, id, specs + (size_t)k * m->spec_stride);
         m->next++;
         m->sum->dispatched++;
         k++;
@@ -226,169 +332,313 @@ static int next_batch(Master *m, long *order)
     return k;
 }
 
+/* Is the next task one to isolate (nothing else may run beside it)? */
+static int next_isolated(Master *m)
+{
+    return !must_stop(m) && isolated(m, m->queue[m->next]);
+}
+
+static int record(Master *m, long id, int outcome, int attempt, int rank, int stored,
+                  const void *report)
+{
+    account(m, outcome);
+    if (outcome == SCHED_STOPPED) /* a worker saw a signal we may not have */
+        m->sum->interrupted = m->stopping = 1;
+    if (!stored) {
+        fail(m);
+        log_error("rank %d could not store the result of task %ld; stopping (the journal "
+                  "keeps it: a resume or `lazysweep repair` writes it)", rank, id);
+    }
+    if (m->w->record && m->w->record(m->w->ctx, id, outcome, attempt, rank, stored, report) < 0)
+        fail(m);
+    return 0;
+}
+
 static void master_serial(Master *m, const SchedWork *w)
 {
     double last_sync = timer_now();
+    long ids[MAX_BATCH];
+    int atts[MAX_BATCH];
+    char *specs = ls_malloc(MAX_BATCH * m->spec_stride + 1);
+    char *report = ls_malloc(m->report_stride + 1);
     while (!must_stop(m)) {
-        long id = m->queue[m->next++];
-        m->sum->dispatched++;
-        int cause = 0;
-        double t0 = timer_now();
-        double secs = 0;
-        int attempt = m->attempts[id] + 1;
-        int outcome = w->execute(w->ctx, id, attempt, &cause, &secs);
-        if (w->record && outcome != SCHED_STOPPED)
-            w->record(w->ctx, id, outcome, cause, attempt, secs, 0);
-        m->rate_seconds += timer_now() - t0;
-        m->rate_cost += m->cost[id];
-        account(m, outcome);
-        if (outcome == SCHED_STOPPED)
-            m->sum->interrupted = m->stopping = 1;
-        progress_update(m->prog, m->sum->done, m->sum->failed, 0, 0);
-        if (m->opt->sync_every > 0 && w->sync && timer_now() - last_sync >= m->opt->sync_every) {
-            w->sync(w->ctx);
+        int nb = next_batch(m, ids, atts, specs);
+        if (nb == 0)
+            break;
+        /* the dispatch is durable (and so every earlier result) before the batch runs */
+        if ((w->dispatched && w->dispatched(w->ctx, 0, ids, atts, nb) < 0)
+            || (w->commit && w->commit(w->ctx) < 0)) {
+            fail(m);
+            m->sum->dispatched -= nb;
+            m->undispatched += nb;
+            break;
+        }
+        for (int i = 0; i < nb; i++) {
+            if (stop_flag || m->failing) {
+                record(m, ids[i], SCHED_SKIPPED, atts[i], 0, 1, NULL);
+                continue;
+            }
+            int stored = 1;
+            double t0 = timer_now(), secs = 0;
+            memset(report, 0, m->report_stride);
+            int outcome = w->execute(w->ctx, ids[i], atts[i], specs + (size_t)i * m->spec_stride,
+                                     report, &stored, &secs);
+            record(m, ids[i], outcome, atts[i], 0, stored, report);
+            m->rate_seconds += timer_now() - t0;
+            m->rate_cost += m->cost[ids[i]];
+            progress_update(m->prog, m->sum->done, m->sum->failed, 0, 0);
+        }
+        if (!m->stopping && m->opt->sync_every > 0 && w->sync &&
+            timer_now() - last_sync >= m->opt->sync_every) {
+            if (w->sync(w->ctx) < 0)
+                fail(m);
             last_sync = timer_now();
         }
     }
+    if (w->commit && w->commit(w->ctx) < 0)
+        fail(m);
+    free(specs);
+    free(report);
 }
+
+typedef struct {
+    int dest, cmd, k;
+    char *buf;      /* Head + k orders */
+    size_t bytes;
+    double cost;
+} Reply;
 
 static void master_parallel(Master *m, const SchedWork *w)
 {
     int workers = n_ranks - 1, active = workers, running = 0;
     double last_sync = timer_now();
     int sync_pending = 0, sync_sent = 0, stop_sent = 0;
-    long msg[1 + REPORT * MAX_BATCH], order[2 + 2 * MAX_BATCH];
+    size_t order_entry = sizeof(Order) + m->spec_stride;
+    size_t report_entry = sizeof(Report) + m->report_stride;
+    size_t msg_cap = sizeof(Head) + MAX_BATCH * report_entry;
+    size_t ord_cap = sizeof(Head) + MAX_BATCH * order_entry;
+    int group = workers < MAX_GROUP ? workers : MAX_GROUP;
+    char *msg = ls_malloc(msg_cap);
+    char *specs = ls_malloc(MAX_BATCH * m->spec_stride + 1);
+    Reply *rep = ls_calloc((size_t)group, sizeof *rep);
+    for (int g = 0; g < group; g++)
+        rep[g].buf = ls_malloc(ord_cap);
+    int *waiting = ls_calloc((size_t)n_ranks, sizeof(int)), nwait = 0;
     double *batch_start = ls_calloc((size_t)n_ranks, sizeof(double));
     double *batch_cost = ls_calloc((size_t)n_ranks, sizeof(double));
+    long ids[MAX_BATCH];
+    int atts[MAX_BATCH];
     while (active > 0) {
-        MPI_Status st;
-        int flag = 0;
-        MPI_Iprobe(MPI_ANY_SOURCE, TAG_READY, MPI_COMM_WORLD, &flag, &st);
-        if (!flag) {
-            progress_update(m->prog, m->sum->done, m->sum->failed, running, 0);
-            nap();
-            continue;
+        /* 1. take every report that is waiting (up to a group) */
+        int n = 0;
+        while (n < group) {
+            MPI_Status st;
+            int flag = 0;
+            MPI_Iprobe(MPI_ANY_SOURCE, TAG_READY, MPI_COMM_WORLD, &flag, &st);
+            if (!flag)
+                break;
+            int from;
+            wait_recv(msg, msg_cap, st.MPI_SOURCE, TAG_READY, &from);
+            m->sum->messages++;
+            n++;
+            const Head *h = (const Head *)msg;
+            for (int i = 0; i < h->k; i++) {
+                const char *e = msg + sizeof(Head) + (size_t)i * report_entry;
+                const Report *r = (const Report *)e;
+                record(m, (long)r->id, r->outcome, r->attempt, from, r->stored, e + sizeof(Report));
+            }
+            if (h->flag)
+                fail(m); /* the worker stopped on an I/O failure of its own */
+            if (h->k > 0) {
+                running--;
+                m->rate_seconds += timer_now() - batch_start[from];
+                m->rate_cost += batch_cost[from];
+            }
+            waiting[nwait++] = from;
         }
-        int from;
-        wait_recv(msg, 1 + REPORT * MAX_BATCH, st.MPI_SOURCE, TAG_READY, &from);
-        long k = msg[0];
-        for (long i = 0; i < k; i++) {
-            const long *r = msg + 1 + REPORT * i;
-            account(m, r[1]);
-            if (r[1] == SCHED_STOPPED) /* a worker saw a signal we may not have */
-                m->sum->interrupted = m->stopping = 1;
-            else if (w->record)
-                w->record(w->ctx, r[0], (int)r[1], (int)r[2], (int)r[3], 1e-6 * (double)r[4], from);
-        }
-        if (k > 0) {
-            running--;
-            m->rate_seconds += timer_now() - batch_start[from];
-            m->rate_cost += batch_cost[from];
-        }
-        /* A due sync goes to every worker before anyone is told to stop. Workers that
-         * got it wait in the collective until the last one finishes its batch, so a
-         * sync is skipped while batches are long compared with the period (idle time
-         * would exceed ~5%); the final close flushes anyway. */
-        if (!sync_pending && !stop_sent && w->sync && m->opt->sync_every > 0 &&
+        /* 2. a due sync goes to every worker before anyone is told to stop; workers that
+         * got it wait (without spinning) until the last one finishes its batch, so a sync
+         * is skipped while batches are long compared with the period (idle time would
+         * exceed ~5%); the final close flushes anyway */
+        if (!sync_pending && !stop_sent && !m->stopping && w->sync && m->opt->sync_every > 0 &&
             timer_now() - last_sync >= m->opt->sync_every) {
-            double mean_batch = m->sum->done + m->sum->failed > 0 && m->rate_cost > 0
-                                    ? m->rate_seconds / (m->sum->done + m->sum->failed) : 0;
-            if (mean_batch <= m->opt->sync_every / 20)
+            double mean = m->sum->done + m->sum->failed > 0 && m->rate_cost > 0
+                              ? m->rate_seconds / (m->sum->done + m->sum->failed) : 0;
+            if (mean <= m->opt->sync_every / 20)
                 sync_pending = 1, sync_sent = 0;
             else
                 last_sync = timer_now();
         }
-        if (sync_pending) {
-            order[0] = CMD_SYNC;
-            order[1] = 0;
-            MPI_Send(order, 2, MPI_LONG, from, TAG_ORDER, MPI_COMM_WORLD);
-            if (++sync_sent == workers) {
-                w->sync(w->ctx); /* the master joins last; every worker is waiting in it */
-                sync_pending = 0;
-                last_sync = timer_now();
+        /* 3. replies to waiting workers; one to isolate waits until nothing else runs */
+        int nrep = 0, work_given = 0;
+        for (int i = 0; i < nwait && nrep < group;) {
+            Reply *r = &rep[nrep];
+            r->dest = waiting[i];
+            r->k = 0;
+            r->cost = 0;
+            if (sync_pending) {
+                r->cmd = CMD_SYNC;
+                sync_sent++;
+            } else {
+                if (next_isolated(m) && (running > 0 || work_given)) {
+                    i++; /* keeps waiting */
+                    continue;
+                }
+                int nb = next_batch(m, ids, atts, specs);
+                if (nb > 0 && w->dispatched && w->dispatched(w->ctx, r->dest, ids, atts, nb) < 0) {
+                    fail(m);
+                    m->sum->dispatched -= nb;
+                    m->undispatched += nb;
+                    nb = 0;
+                }
+                r->cmd = nb > 0 ? CMD_WORK : CMD_STOP;
+                r->k = nb;
+                work_given |= nb > 0;
+                for (int q = 0; q < nb; q++) {
+                    Order *o = (Order *)(r->buf + sizeof(Head) + (size_t)q * order_entry);
+                    o->id = ids[q];
+                    o->attempt = atts[q];
+                    o->pad = 0;
+                    memcpy((char *)o + sizeof(Order), specs + (size_t)q * m->spec_stride, m->spec_stride);
+                    r->cost += m->cost[ids[q]];
+                }
+            }
+            nrep++;
+            waiting[i] = waiting[--nwait];
+        }
+        if (nrep == 0) {
+            if (n == 0) {
+                progress_update(m->prog, m->sum->done, m->sum->failed, running, 0);
+                nap();
             }
             continue;
         }
-        int nb = next_batch(m, order);
-        if (nb == 0) {
-            order[0] = CMD_STOP;
-            order[1] = 0;
-            MPI_Send(order, 2, MPI_LONG, from, TAG_ORDER, MPI_COMM_WORLD);
-            stop_sent = 1;
-            active--;
-            continue;
+        /* 4. one fsync for the group, before any of its workers gets new work */
+        if (w->commit && w->commit(w->ctx) < 0)
+            fail(m);
+        for (int g = 0; g < nrep; g++) {
+            Reply *r = &rep[g];
+            if (r->cmd == CMD_WORK && m->failing) { /* not durable: do not start it */
+                m->sum->dispatched -= r->k;
+                m->undispatched += r->k;
+                r->cmd = CMD_STOP;
+                r->k = 0;
+            }
+            Head *h = (Head *)r->buf;
+            h->k = r->k;
+            h->flag = r->cmd;
+            if (r->cmd == CMD_STOP) {
+                stop_sent = 1;
+                active--;
+            } else if (r->cmd == CMD_WORK) {
+                batch_start[r->dest] = timer_now();
+                batch_cost[r->dest] = r->cost;
+                running++;
+            }
+            MPI_Send(r->buf, (int)(sizeof(Head) + (size_t)r->k * order_entry), MPI_BYTE, r->dest,
+                     TAG_ORDER, MPI_COMM_WORLD);
         }
-        order[0] = CMD_WORK;
-        order[1] = nb;
-        batch_start[from] = timer_now();
-        batch_cost[from] = 0;
-        for (int i = 0; i < nb; i++)
-            batch_cost[from] += m->cost[order[2 + 2 * i]];
-        MPI_Send(order, 2 + 2 * nb, MPI_LONG, from, TAG_ORDER, MPI_COMM_WORLD);
-        running++;
+        if (sync_pending && sync_sent == workers) {
+            if (w->sync(w->ctx) < 0) /* the master joins last; every worker is waiting in it */
+                fail(m);
+            sync_pending = 0;
+            last_sync = timer_now();
+        }
         progress_update(m->prog, m->sum->done, m->sum->failed, running, 0);
     }
+    for (int g = 0; g < group; g++)
+        free(rep[g].buf);
+    free(rep);
+    free(waiting);
+    free(msg);
+    free(specs);
     free(batch_start);
     free(batch_cost);
 }
 
 /* ---- worker ------------------------------------------------------------------------ */
 
-static void worker(const SchedWork *w)
+static void worker(const SchedWork *w, SchedSummary *sum)
 {
-    long msg[1 + REPORT * MAX_BATCH], order[2 + 2 * MAX_BATCH];
-    msg[0] = 0;
+    size_t spec_stride = round8(w->spec_bytes), report_stride = round8(w->report_bytes);
+    size_t order_entry = sizeof(Order) + spec_stride, report_entry = sizeof(Report) + report_stride;
+    size_t msg_cap = sizeof(Head) + MAX_BATCH * report_entry;
+    size_t ord_cap = sizeof(Head) + MAX_BATCH * order_entry;
+    char *msg = ls_calloc(msg_cap, 1), *order = ls_malloc(ord_cap);
+    Head *out = (Head *)msg;
+    out->k = 0;
+    out->flag = 0;
     for (;;) {
-        MPI_Send(msg, (int)(1 + REPORT * msg[0]), MPI_LONG, 0, TAG_READY, MPI_COMM_WORLD);
-        msg[0] = 0;
-        wait_recv(order, 2 + 2 * MAX_BATCH, 0, TAG_ORDER, NULL);
-        if (order[0] == CMD_STOP)
-            return;
-        if (order[0] == CMD_SYNC) {
-            if (w->sync)
-                w->sync(w->ctx);
+        MPI_Send(msg, (int)(sizeof(Head) + (size_t)out->k * report_entry), MPI_BYTE, 0, TAG_READY,
+                 MPI_COMM_WORLD);
+        out->k = 0;
+        wait_recv(order, ord_cap, 0, TAG_ORDER, NULL);
+        const Head *in = (const Head *)order;
+        if (in->flag == CMD_STOP)
+            break;
+        if (in->flag == CMD_SYNC) {
+            if (w->sync && w->sync(w->ctx) < 0)
+                sum->io_failed = 1; /* agreed: the master knows too */
             continue;
         }
-        for (long i = 0; i < order[1]; i++) {
-            long id = order[2 + 2 * i];
-            int cause = 0, outcome;
-            double secs = 0;
-            if (stop_flag)
-                outcome = SCHED_STOPPED; /* not started: stays pending */
-            else
-                outcome = w->execute(w->ctx, id, (int)order[3 + 2 * i], &cause, &secs);
-            long *r = msg + 1 + REPORT * i;
-            r[0] = id;
-            r[1] = outcome;
-            r[2] = cause;
-            r[3] = order[3 + 2 * i];
-            r[4] = (long)(secs * 1e6);
-            msg[0]++;
+        for (int i = 0; i < in->k; i++) {
+            const Order *o = (const Order *)(order + sizeof(Head) + (size_t)i * order_entry);
+            char *e = msg + sizeof(Head) + (size_t)i * report_entry;
+            Report *r = (Report *)e;
+            memset(e, 0, report_entry);
+            r->id = o->id;
+            r->attempt = o->attempt;
+            r->stored = 1;
+            if (stop_flag || sum->io_failed) {
+                r->outcome = SCHED_SKIPPED; /* not started: stays pending */
+            } else {
+                int stored = 1;
+                r->outcome = w->execute(w->ctx, (long)o->id, o->attempt, (const char *)o + sizeof(Order),
+                                        e + sizeof(Report), &stored, &r->seconds);
+                r->stored = stored;
+                if (!stored)
+                    sum->io_failed = 1;
+            }
+            if (r->outcome == SCHED_DONE)
+                sum->done++;
+            else if (r->outcome == SCHED_FAILED)
+                sum->failed++;
+            out->k++;
         }
+        out->flag = sum->io_failed;
     }
+    free(msg);
+    free(order);
 }
 
 /* ---- entry ------------------------------------------------------------------------- */
 
 void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue, long count,
-               const int *attempts, const double *cost, long total, long already_done,
-               SchedSummary *sum)
+               const int *attempts, const double *cost, const uint8_t *isolate, long total,
+               long already_done, SchedSummary *sum)
 {
     double t0 = timer_now();
+    memset(sum, 0, sizeof *sum);
+    if (work->spec_bytes > SCHED_PAYLOAD_MAX || work->report_bytes > SCHED_PAYLOAD_MAX)
+        ls_fatal("task description or report larger than %d bytes", SCHED_PAYLOAD_MAX);
     if (my_rank != 0) {
-        worker(work);
+        worker(work, sum);
+        sum->seconds = timer_now() - t0;
         return;
     }
-    memset(sum, 0, sizeof *sum);
     Master m;
     memset(&m, 0, sizeof m);
     m.opt = opt;
+    m.w = work;
     m.queue = queue;
     m.count = count;
     m.attempts = attempts;
     m.cost = cost;
+    m.isolate = isolate;
     m.deadline = opt->time_limit > 0 ? t0 + opt->time_limit : 0;
     m.sum = sum;
+    m.spec_stride = round8(work->spec_bytes);
+    m.report_stride = round8(work->report_bytes);
     m.prog = progress_create(total, already_done, opt->quiet);
     double c0 = timer_cpu();
     if (n_ranks == 1)
@@ -396,10 +646,11 @@ void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue
     else
         master_parallel(&m, work);
     sum->master_cpu = timer_cpu() - c0;
-    sum->remaining = count - m.next;
+    sum->remaining = count - m.next + m.undispatched + sum->skipped_time;
     sum->seconds = timer_now() - t0;
-    const char *why = sum->interrupted ? "stopped by a signal" :
-                      sum->time_limited ? "stopped: the time limit leaves too little for the next task" :
+    const char *why = sum->io_failed ? "stopped: a result or the journal could not be written" :
+                      sum->interrupted ? "stopped by a signal" :
+                      sum->time_limited ? "stopped: the time limit leaves too little for the tasks left" :
                       (opt->max_tasks > 0 && sum->remaining > 0) ? "stopped: --max-tasks reached" : "";
     progress_finish(m.prog, sum->done, sum->failed, why);
     progress_free(m.prog);

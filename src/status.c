@@ -1,6 +1,8 @@
 /* status: `lazysweep status FILE [--json]` — what a results file holds, on a login
  * node (no MPI) and while a job writes it: done / failed / pending per model and
  * regime, attempts, failure causes, run records, rate and ETA.
+ * Reads the file in blocks (memory a few bytes per task) and the journal: results the
+ * journal holds and the file does not yet count as they will once written.
  * Exit 0 complete, 4 complete with failed tasks, 3 tasks remain, 2 not a results file. */
 #include "status.h"
 
@@ -11,6 +13,8 @@
 #include <time.h>
 
 #include "journal.h"
+#include "outcome.h"
+#include "recover.h"
 #include "log.h"
 #include "store.h"
 #include "task.h"
@@ -45,77 +49,99 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+typedef struct {
+    Counts by[MODEL_COUNT][REGIME_COUNT];
+    long total[3], cause_count[CAUSE_COUNT], last_fail[CAUSE_COUNT];
+    int max_attempts;
+    long rerun;
+    double done_seconds;
+    long done_timed;
+    long stop_count[STOP_COUNT]; /* done tasks (rows in the file) by why their fit ended */
+} Tally;
+
+/* One task into the counts: its state is the shared definition (outcome.h), as the file
+ * and the journal together say (recover.h). */
+static void tally(Tally *y, long i, const Task *t, const RecoverTask *p, const TaskResult *r)
+{
+    int s = p->outcome;
+    int m = t->model, g = t->regime;
+    if (m >= 0 && m < MODEL_COUNT && g >= 0 && g < REGIME_COUNT)
+        y->by[m][g].count[s]++;
+    y->total[s]++;
+    if (p->attempts > y->max_attempts)
+        y->max_attempts = p->attempts;
+    if (p->attempts > 1)
+        y->rerun++;
+    if (s == OUTCOME_DONE && !p->journal && isfinite(r->seconds)) {
+        y->done_seconds += r->seconds;
+        y->done_timed++;
+    }
+    if (s == OUTCOME_DONE && !p->journal && r->stop >= 0 && r->stop < STOP_COUNT)
+        y->stop_count[r->stop]++;
+    int cause = p->journal ? p->cause : r->cause;
+    if (s == OUTCOME_FAILED && cause > 0 && cause < CAUSE_COUNT) {
+        y->cause_count[cause]++;
+        y->last_fail[cause] = i;
+    }
+}
+
 int status_main(const CliArgs *args)
 {
     Store *st = NULL;
     int rc = store_open_readonly(args->file, NULL, &st);
-    if (rc == STORE_EMISSING) {
-        log_error("%s: no such results file", args->file);
-        return LS_EXIT_USAGE;
-    }
-    if (rc == STORE_EFOREIGN) {
-        log_error("%s: not a lazysweep results file", args->file);
-        return LS_EXIT_USAGE;
-    }
     if (rc != STORE_OK) {
-        log_error("%s: cannot read the results file", args->file);
-        return LS_EXIT_INTERNAL;
+        log_error("%s: %s", args->file, rc == STORE_ERR ? "cannot read the results file"
+                                                        : store_error());
+        return rc == STORE_ERR ? LS_EXIT_INTERNAL : LS_EXIT_USAGE;
     }
     long n = store_task_count(st);
-    Task *tasks = ls_malloc(sizeof(Task) * (size_t)n);
-    uint8_t *status = ls_malloc((size_t)n);
-    TaskResult *res = ls_malloc(sizeof(TaskResult) * (size_t)n);
-    int *attempts = ls_malloc(sizeof(int) * (size_t)n);
-    StoreRun *runs = ls_malloc(sizeof(StoreRun) * STORE_RUNS_CAPACITY); /* ~0.5 MB */
-    int nruns = 0;
-    char *name = NULL, *hash = NULL;
-    if (store_read_tasks(st, tasks, NULL) != STORE_OK || store_read_status(st, status) != STORE_OK ||
-        store_read_results(st, 0, n, res, NULL, attempts) != STORE_OK ||
-        (nruns = store_read_runs(st, runs, STORE_RUNS_CAPACITY)) < 0) {
+    enum { BLOCK = 65536 };
+    RecoverTask *plan = malloc(sizeof(RecoverTask) * (size_t)n);
+    Task *tasks = malloc(sizeof(Task) * BLOCK);
+    uint8_t *status = malloc(BLOCK);
+    TaskResult *res = malloc(sizeof(TaskResult) * BLOCK);
+    StoreRun *runs = malloc(sizeof(StoreRun) * STORE_RUNS_CAPACITY); /* ~0.5 MB */
+    char *name = store_read_attr(st, "job_name"), *hash = store_read_attr(st, "job_hash");
+    char jpath[4200];
+    snprintf(jpath, sizeof jpath, "%s.journal", args->file);
+    int nruns = -1, ok = plan && tasks && status && res && runs && hash;
+    RecoverOptions ro = {.write = 0, .crash_limit = 0, .compact = 0};
+    RecoverSummary rs;
+    memset(&rs, 0, sizeof rs);
+    ok = ok && (nruns = store_read_runs(st, runs, STORE_RUNS_CAPACITY)) >= 0
+         && recover_run(args->file, jpath, hash, &ro, plan, &rs) == 0;
+    Tally y;
+    memset(&y, 0, sizeof y);
+    for (int k = 0; k < CAUSE_COUNT; k++)
+        y.last_fail[k] = -1;
+    for (long first = 0; ok && first < n; first += BLOCK) {
+        long m = n - first < BLOCK ? n - first : BLOCK;
+        ok = store_read_tasks_range(st, first, m, tasks, NULL) == STORE_OK
+             && store_read_state(st, first, m, status, res, NULL, NULL) == STORE_OK;
+        for (long k = 0; ok && k < m; k++)
+            tally(&y, first + k, &tasks[k], &plan[first + k], &res[k]);
+    }
+    store_close(st);
+    if (!ok) {
         log_error("%s: cannot read the results file", args->file);
-        store_close(st);
-        free(tasks); free(status); free(res); free(attempts); free(runs);
+        free(plan); free(tasks); free(status); free(res); free(runs); free(name); free(hash);
         return LS_EXIT_INTERNAL;
     }
-    hash = store_read_attr(st, "job_hash");
-    name = store_read_attr(st, "job_name");
-    store_close(st);
-
-    Counts by[MODEL_COUNT][REGIME_COUNT];
-    memset(by, 0, sizeof by);
-    long total[3] = {0, 0, 0}, cause_count[CAUSE_COUNT] = {0}, last_fail[CAUSE_COUNT];
-    long stop_count[STOP_COUNT] = {0}; /* done tasks by why their fit ended */
-    int max_attempts = 0;
-    long rerun = 0;
-    double done_seconds = 0;
-    for (int k = 0; k < CAUSE_COUNT; k++)
-        last_fail[k] = -1;
-    for (long i = 0; i < n; i++) {
-        int s = status[i] <= STORE_FAILED ? status[i] : STORE_PENDING;
-        int m = tasks[i].model, r = tasks[i].regime;
-        if (m >= 0 && m < MODEL_COUNT && r >= 0 && r < REGIME_COUNT)
-            by[m][r].count[s]++;
-        total[s]++;
-        if (attempts[i] > max_attempts)
-            max_attempts = attempts[i];
-        if (attempts[i] > 1)
-            rerun++;
-        if (s == STORE_DONE && isfinite(res[i].seconds))
-            done_seconds += res[i].seconds;
-        if (s == STORE_DONE && res[i].stop >= 0 && res[i].stop < STOP_COUNT)
-            stop_count[res[i].stop]++;
-        if (s == STORE_FAILED && res[i].cause > 0 && res[i].cause < CAUSE_COUNT) {
-            cause_count[res[i].cause]++;
-            last_fail[res[i].cause] = i;
-        }
-    }
+    Counts (*by)[REGIME_COUNT] = y.by;
+    long *total = y.total, *cause_count = y.cause_count, *last_fail = y.last_fail;
+    int max_attempts = y.max_attempts;
+    long rerun = y.rerun;
+    double done_seconds = y.done_seconds;
+    long *stop_count = y.stop_count;
     /* Rate and ETA from the tasks' own durations and the ranks of the latest run. */
     const StoreRun *last = nruns > 0 ? &runs[nruns - 1] : NULL;
     int running = last && last->exit_status == -1;
     int workers = last ? (last->ranks > 1 ? last->ranks - 1 : 1) : 1;
-    double mean = total[STORE_DONE] ? done_seconds / total[STORE_DONE] : NAN;
+    double mean = y.done_timed ? done_seconds / y.done_timed : NAN;
     double eta = isfinite(mean) ? mean * total[STORE_PENDING] / workers : NAN;
-    int complete = total[STORE_PENDING] == 0;
+    /* complete means the file itself is: results only the journal holds still need a
+     * resume (or repair) to be written, so scripts resubmit */
+    int complete = total[STORE_PENDING] == 0 && rs.ahead == 0;
     int exit_status = !complete ? LS_EXIT_RESUMABLE : total[STORE_FAILED] ? LS_EXIT_FAILED : LS_EXIT_OK;
 
     if (args->json) {
@@ -126,9 +152,10 @@ int status_main(const CliArgs *args)
         printf(", \"job_hash\": ");
         json_string(stdout, hash ? hash : "");
         printf(", \"tasks\": %ld, \"done\": %ld, \"failed\": %ld, \"pending\": %ld, \"complete\": %s, "
-               "\"max_attempts\": %d, \"rerun_tasks\": %ld, \"eta_seconds\": %s%.1f, \"groups\": [",
+               "\"max_attempts\": %d, \"rerun_tasks\": %ld, \"journal_ahead\": %ld, \"suspects\": %ld, "
+               "\"eta_seconds\": %s%.1f, \"groups\": [",
                n, total[1], total[2], total[0], complete ? "true" : "false", max_attempts, rerun,
-               "", isfinite(eta) ? eta : -1.0);
+               rs.ahead + rs.crashed, rs.suspects, "", isfinite(eta) ? eta : -1.0);
         int first = 1;
         for (int m = 0; m < MODEL_COUNT; m++)
             for (int r = 0; r < REGIME_COUNT; r++) {
@@ -195,6 +222,14 @@ int status_main(const CliArgs *args)
         }
         if (max_attempts > 1)
             printf("attempts: up to %d; %ld tasks ran more than once\n", max_attempts, rerun);
+        if (rs.ahead)
+            printf("journal: %ld results are in %s but not yet in the file (counted as they will "
+                   "be once a resume or `lazysweep repair` writes them)\n", rs.ahead, jpath);
+        if (rs.suspects)
+            printf("journal: %ld pending tasks were dispatched without a result (running now, or "
+                   "killed with their rank)\n", rs.suspects);
+        if (rs.journal_rc == JOURNAL_EJOB || rs.journal_rc == JOURNAL_EFOREIGN)
+            printf("journal: %s is not a journal of this file's job (ignored)\n", jpath);
         for (int k = 1; k < CAUSE_COUNT; k++)
             if (cause_count[k])
                 printf("failed (%s): %ld, e.g. task %ld (`lazysweep task JOB --id %ld` reruns it)\n",
@@ -222,14 +257,16 @@ int status_main(const CliArgs *args)
                    workers > 1 ? "s" : "", running ? "" : " (when resumed with as many ranks)");
         printf("%s\n", complete ? (total[STORE_FAILED] ? "complete, with failed tasks (rerun them "
                                    "with run --retry-failed)" : "complete")
+                        : total[STORE_PENDING] == 0 ? "complete in the journal: run the same command "
+                                   "again (or `lazysweep repair`) to write the last results into the file"
                                 : "incomplete: run the same command again to resume");
     }
     free(name);
     free(hash);
+    free(plan);
     free(tasks);
     free(status);
     free(res);
-    free(attempts);
     free(runs);
     return exit_status;
 }

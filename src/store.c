@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 
 int store_temp_name(const char *path, char *buf, size_t len)
@@ -30,25 +31,44 @@ static hid_t mpio_fapl(MPI_Comm comm)
     return fapl;
 }
 
-int store_create(const char *path, MPI_Comm comm, int rank, const JobSpec *job,
-                 const char *job_text, const char *job_hash, const Grid *grid,
-                 const StoreProvenance *prov)
+int store_create(const char *path, const JobSpec *job, const char *job_text,
+                 const char *job_hash, const Grid *grid, const StoreProvenance *prov)
 {
     char tmp[4096];
     int rc = STORE_ERR;
-    hid_t file = H5I_INVALID_HID, fapl = mpio_fapl(comm);
-    if (store_temp_name(path, tmp, sizeof tmp) < 0 || fapl < 0)
-        goto done;
-    /* TRUNC: a leftover PATH.creating from a killed create is simply overwritten. */
-    file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (file < 0) {
-        log_error("store: cannot create %s", tmp);
+    hid_t file = H5I_INVALID_HID, fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5E_auto2_t f;
+    void *fd;
+    store_quiet(&f, &fd);
+    store_reset_error();
+    if (store_temp_name(path, tmp, sizeof tmp) < 0 || fapl < 0
+        || H5Pset_file_locking(fapl, 0, 1) < 0) {
+        store_set_error("%s: path too long", path);
         goto done;
     }
-    rc = store_layout_create(file, job, job_text, job_hash, grid, prov, rank == 0);
-done:
-    if (file >= 0 && H5Fclose(file) < 0)
+    /* One process, the serial driver: a failure here (disk full, quota) leaves no other
+     * rank inside an HDF5 collective. TRUNC: a leftover of a killed create is overwritten. */
+    errno = 0;
+    file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (file < 0) {
+        store_set_error("cannot create %s: %s", tmp, errno ? strerror(errno) : "HDF5 error");
+        goto done;
+    }
+    rc = store_layout_create(file, job, job_text, job_hash, grid, prov);
+    errno = 0;
+    if (H5Fclose(file) < 0 && rc == STORE_OK) {
+        store_set_error("cannot write %s: %s", tmp, errno ? strerror(errno) : "HDF5 error");
         rc = STORE_ERR;
+    }
+    file = H5I_INVALID_HID;
+done:
+    if (file >= 0)
+        H5Fclose(file);
+    if (rc != STORE_OK) {
+        unlink(tmp); /* nothing half-made stays behind */
+        log_error("%s", store_error());
+    }
+    store_loud(f, fd);
     if (fapl >= 0)
         H5Pclose(fapl);
     return rc;
@@ -66,15 +86,14 @@ static void sync_dir(const char *path)
     }
 }
 
-int store_commit(const char *path, int rank)
+int store_commit(const char *path)
 {
     char tmp[4096];
-    if (rank != 0)
-        return STORE_OK;
     if (store_temp_name(path, tmp, sizeof tmp) < 0)
         return STORE_ERR;
     if (access(path, F_OK) == 0) {
         log_error("store: %s appeared while it was being created; not replacing it", path);
+        unlink(tmp);
         return STORE_ERR;
     }
     if (rename(tmp, path) != 0) {
@@ -85,36 +104,51 @@ int store_commit(const char *path, int rank)
     return STORE_OK;
 }
 
+int store_visible(const char *path)
+{
+    if (fault_hit("visible"))
+        return STORE_EMISSING;
+    if (access(path, F_OK) != 0)
+        return STORE_EMISSING;
+    return access(path, R_OK | W_OK) == 0 ? STORE_OK : STORE_ERR;
+}
+
 int store_open(const char *path, MPI_Comm comm, const char *job_hash, Store **out)
 {
     *out = NULL;
-    if (access(path, F_OK) != 0)
-        return STORE_EMISSING;
-    if (access(path, R_OK | W_OK) != 0) {
-        log_error("store: %s: %s", path, strerror(errno));
-        return STORE_ERR;
-    }
     hid_t fapl = mpio_fapl(comm);
     if (fapl < 0)
         return STORE_ERR;
-    /* 1. read-only: is it ours, from this job? Nothing is written on refusal. */
+    hid_t dxpl = store_dxpl(1);
     H5E_auto2_t f;
     void *fd;
     store_quiet(&f, &fd);
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, fapl);
     store_loud(f, fd);
-    int rc = file < 0 ? STORE_EFOREIGN : store_check_file(file, job_hash);
-    if (file >= 0 && H5Fclose(file) < 0)
-        rc = STORE_ERR;
-    /* 2. read-write, raw transfers independent. */
-    if (rc == STORE_OK) {
-        hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_INDEPENDENT);
-        rc = store_open_checked(path, fapl, H5F_ACC_RDWR, job_hash, dxpl, 1, out);
-        if (rc != STORE_OK)
-            H5Pclose(dxpl);
-    }
     H5Pclose(fapl);
+    if (file < 0) {
+        H5Pclose(dxpl);
+        store_set_error("%s: cannot open for writing", path);
+        return STORE_ERR;
+    }
+    Store *st = calloc(1, sizeof *st);
+    if (!st) {
+        H5Fclose(file);
+        H5Pclose(dxpl);
+        return STORE_ERR;
+    }
+    /* The file passed rank 0's checks before; these are cheap reads of what it holds. A
+     * refusal still returns the handle: every rank holds one, and closes it collectively. */
+    int rc = store_check_file(file, job_hash);
+    if (rc == STORE_OK)
+        rc = store_attach(st, file, dxpl, 1);
+    else
+        store_attach_none(st, file, dxpl);
+    if (rc == STORE_OK && fault_hit("open")) {
+        store_set_error("%s: cannot open for writing: %s (injected)", path, strerror(errno));
+        rc = STORE_ERR;
+    }
+    *out = st;
     return rc;
 }
 
@@ -185,6 +219,11 @@ int store_put_row(Store *st, long id, const TaskResult *res, int rank, int attem
 {
     if (id < 0 || id >= st->count)
         return STORE_ERR;
+    if (fault_hit("row")) {
+        log_error("store: cannot write the result row of task %ld: %s (injected)", id,
+                  strerror(errno));
+        return STORE_ERR;
+    }
     StoreRow row = {.risk_train = res->risk_train, .risk_test = res->risk_test,
                     .risk_pop = res->risk_pop, .r0 = res->r0, .error_test = res->error_test,
                     .bayes_error = res->bayes_error, .theory = res->theory,
@@ -347,23 +386,30 @@ void store_run_from_env(StoreRun *run, int argc, char **argv)
 
 int store_flush(Store *st)
 {
-    if (H5Fflush(st->file, H5F_SCOPE_GLOBAL) < 0) {
-        log_error("store: flush failed");
-        return STORE_ERR;
-    }
-    return STORE_OK;
+    if (fault_hit("flush-skip"))
+        return STORE_OK; /* the rank leaves the collective sequence (test of the watchdog) */
+    int rc = H5Fflush(st->file, H5F_SCOPE_GLOBAL) < 0 ? STORE_ERR : STORE_OK;
+    if (rc == STORE_OK && fault_hit("flush"))
+        rc = STORE_ERR;
+    if (rc != STORE_OK)
+        log_error("store: flush of the results file failed: %s", strerror(errno));
+    return rc;
 }
 
 int store_close(Store *st)
 {
     if (!st)
         return STORE_OK;
-    int rc = STORE_OK;
+    int rc = STORE_OK, parallel = st->parallel;
     unsigned intent = 0;
     if (H5Fget_intent(st->file, &intent) >= 0 && (intent & H5F_ACC_RDWR)
         && H5Fflush(st->file, H5F_SCOPE_GLOBAL) < 0)
         rc = STORE_ERR;
     if (store_detach(st) < 0)
         rc = STORE_ERR;
+    if (rc == STORE_OK && parallel && fault_hit("close"))
+        rc = STORE_ERR;
+    if (rc != STORE_OK)
+        log_error("store: close of the results file failed: %s", strerror(errno));
     return rc;
 }

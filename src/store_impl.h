@@ -60,15 +60,24 @@ hid_t store_type_file(hid_t mem);
 void store_row_fill(StoreRow *row);
 void store_run_fill(StoreRun *run);
 
-/* Builds every object of a new file (store_layout.c). */
+/* Builds every object of a new file, /tasks rows included (store_layout.c). Serial. */
 int store_layout_create(hid_t file, const JobSpec *job, const char *job_text,
-                        const char *job_hash, const Grid *grid, const StoreProvenance *prov,
-                        int write_tasks);
+                        const char *job_hash, const Grid *grid, const StoreProvenance *prov);
+
+/* The detail behind the last failure (store_error); keeps the first one set after a
+ * reset with an empty message, so the root cause is what is reported. */
+void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void store_reset_error(void);
 
 /* Opens the datasets of an open file into st (store_read.c); checks format/job hash.
  * Returns STORE_OK, STORE_EFOREIGN, STORE_EJOB or STORE_ERR. */
 int store_check_file(hid_t file, const char *job_hash);
 int store_attach(Store *st, hid_t file, hid_t dxpl, int parallel);
+/* A handle holding only `file` and `dxpl` (no datasets), for store_detach / store_close. */
+void store_attach_none(Store *st, hid_t file, hid_t dxpl);
+/* A transfer property list for row I/O: small type-conversion buffer; independent MPI-IO
+ * when parallel. */
+hid_t store_dxpl(int parallel);
 /* Closes what store_attach opened, dxpl (unless H5P_DEFAULT/invalid) and the file; frees st. */
 int store_detach(Store *st);
 /* H5Fopen(path, flags, fapl) + check + attach; *out = the handle (owning dxpl) on STORE_OK. */

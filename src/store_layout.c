@@ -3,17 +3,19 @@
  * that read as "not done"; after the create step the structure never changes. */
 #include "store_impl.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "log.h"
 #include "version.h"
 
 /* Names stored in attributes; same order and values as CAUSE_* / STOP_* in task.h. */
-static const char *const cause_names = "0=none 1=nonfinite 2=solver 3=nomem 4=stopped 5=invalid";
+static const char *const cause_names = "0=none 1=nonfinite 2=solver 3=nomem 4=stopped 5=invalid 6=crashed";
 static const char *const stop_names = "0=exact 1=tol 2=budget 3=signal 4=failed 5=converged "
                                       "6=linesearch 7=stalled -1=not written";
 
@@ -246,14 +248,15 @@ static int make_described(hid_t loc, const char *name, hid_t mtype, int rank,
                           const hsize_t *dims, const void *fill, const char *const *attrs)
 {
     hid_t ftype = store_type_file(mtype);
-    hid_t d = ftype >= 0 ? make_dataset(loc, name, ftype, mtype, rank, dims, fill) : -1;
+    errno = 0;
+    hid_t d = ftype >= 0 && !fault_hit("create") ? make_dataset(loc, name, ftype, mtype, rank, dims, fill) : -1;
     int rc = d >= 0 && put_strings(d, attrs) == STORE_OK ? STORE_OK : STORE_ERR;
     if (d >= 0)
         H5Dclose(d);
     if (ftype >= 0)
         H5Tclose(ftype);
     if (rc < 0)
-        log_error("store: cannot create dataset /%s", name);
+        store_set_error("cannot create dataset /%s: %s", name, errno ? strerror(errno) : "HDF5 error");
     return rc;
 }
 
@@ -357,7 +360,7 @@ static hid_t make_group(hid_t loc, const char *name)
 {
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0)
-        log_error("store: cannot create group %s", name);
+        store_set_error("cannot create group %s: %s", name, errno ? strerror(errno) : "HDF5 error");
     return g;
 }
 
@@ -432,8 +435,8 @@ done:
     return rc;
 }
 
-/* /tasks: created by all ranks; rows written by the rank with write_rows != 0. */
-static int create_tasks(hid_t file, const JobSpec *job, const Grid *grid, int write_rows)
+/* /tasks, with its rows. */
+static int create_tasks(hid_t file, const JobSpec *job, const Grid *grid)
 {
     int rc = STORE_ERR;
     hsize_t dims[1] = {(hsize_t)grid->count};
@@ -451,7 +454,7 @@ static int create_tasks(hid_t file, const JobSpec *job, const Grid *grid, int wr
         NULL};
     if (d < 0 || put_strings(d, attrs) < 0)
         goto done;
-    if (write_rows && grid->count > 0) {
+    if (grid->count > 0) {
         rows = malloc((size_t)grid->count * sizeof *rows);
         if (!rows)
             goto done;
@@ -472,7 +475,7 @@ static int create_tasks(hid_t file, const JobSpec *job, const Grid *grid, int wr
     rc = STORE_OK;
 done:
     if (rc < 0)
-        log_error("store: cannot create /tasks");
+        store_set_error("cannot create /tasks: %s", errno ? strerror(errno) : "HDF5 error");
     free(rows);
     if (d >= 0)
         H5Dclose(d);
@@ -516,15 +519,14 @@ static int create_provenance(hid_t file, const JobSpec *job, const char *job_tex
 }
 
 int store_layout_create(hid_t file, const JobSpec *job, const char *job_text,
-                        const char *job_hash, const Grid *grid, const StoreProvenance *prov,
-                        int write_tasks)
+                        const char *job_hash, const Grid *grid, const StoreProvenance *prov)
 {
     if (strlen(job_text) > STORE_JOB_TEXT_MAX) {
-        log_error("store: job text longer than %d bytes", STORE_JOB_TEXT_MAX);
+        store_set_error("job text longer than %d bytes", STORE_JOB_TEXT_MAX);
         return STORE_ERR;
     }
     if (create_provenance(file, job, job_text, job_hash, grid, prov) < 0
-        || create_tasks(file, job, grid, write_tasks) < 0
+        || create_tasks(file, job, grid) < 0
         || create_results(file, grid->count) < 0 || create_status(file, grid->count) < 0
         || create_runs(file) < 0)
         return STORE_ERR;

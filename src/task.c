@@ -32,7 +32,7 @@
 #include "timer.h"
 
 static const char *const cause_names[] = {"none", "nonfinite", "solver", "nomem", "stopped",
-                                          "invalid"};
+                                          "invalid", "crashed"};
 static const char *const stop_names[] = {"exact",     "tol",        "budget",
                                          "signal",    "failed",     "converged",
                                          "linesearch", "stalled"};

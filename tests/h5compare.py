@@ -1,7 +1,7 @@
 """Bitwise comparison of two lazysweep results files: /tasks, /status, the science
 fields of /results and /curves. Exit 0 when equal, 1 with the first differences.
 Not compared: seconds, rank, attempts (schedule), flops (counts depend on which
-cached work a rank reuses)."""
+cached work a rank reuses). `--except ID,ID,...` leaves those task ids out."""
 import sys
 
 import h5py
@@ -16,22 +16,24 @@ def same(a, b):
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-def main(pa, pb):
+def main(pa, pb, skip=()):
     bad = []
     with h5py.File(pa, "r", locking=False) as fa, h5py.File(pb, "r", locking=False) as fb:
         if not same(fa["tasks"][()], fb["tasks"][()]):
             bad.append("/tasks differ")
-        sa, sb = fa["status"][()], fb["status"][()]
+        keep = np.ones(len(fa["status"]), bool)
+        keep[list(skip)] = False
+        sa, sb = fa["status"][()][keep], fb["status"][()][keep]
         if not same(sa, sb):
             bad.append("/status differ at ids %s" % np.nonzero(sa != sb)[0][:10].tolist())
-        ra, rb = fa["results"][()], fb["results"][()]
+        ra, rb = fa["results"][()][keep], fb["results"][()][keep]
         for f in SCIENCE:
             if not same(ra[f], rb[f]):
                 ids = [i for i in range(len(ra)) if ra[f][i:i + 1].tobytes() != rb[f][i:i + 1].tobytes()]
                 bad.append("/results %s differ at ids %s" % (f, ids[:10]))
         if ("curves" in fa) != ("curves" in fb):
             bad.append("/curves present in one file only")
-        elif "curves" in fa and not same(fa["curves"][()], fb["curves"][()]):
+        elif "curves" in fa and not same(fa["curves"][()][keep], fb["curves"][()][keep]):
             bad.append("/curves differ")
     for line in bad:
         print("h5compare: %s vs %s: %s" % (pa, pb, line))
@@ -39,4 +41,10 @@ def main(pa, pb):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    args = sys.argv[1:]
+    skip = ()
+    if "--except" in args:
+        i = args.index("--except")
+        skip = [int(x) for x in args[i + 1].split(",") if x]
+        del args[i:i + 2]
+    sys.exit(main(args[0], args[1], skip))

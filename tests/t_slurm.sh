@@ -72,10 +72,11 @@ wait_lock() { # results file, SLURM job, restart count, timeout: until that allo
     done
     return 1
 }
-wait_journal() { # results file, lines, timeout: until that many tasks are journaled
+results() { n=$(grep -c '^R ' "$1.journal" 2>/dev/null); echo "${n:-0}"; } # result lines of a journal
+wait_journal() { # results file, results, timeout: until that many tasks are journaled
     i=0
     while [ $i -lt $(($3 * 10)) ]; do
-        [ "$(cat "$1.journal" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+        [ "$(results "$1")" -ge "$2" ] && return 0
         sleep 0.1; i=$((i + 1))
     done
     return 1
@@ -116,7 +117,7 @@ for k in 0 1; do
     # 40 more tasks than when this allocation took the lock: independent of how many the
     # previous allocation finished while draining, and of how fast the tasks are
     if wait_lock "$work/a.h5" "$a" "$k" 90 &&
-        base=$(cat "$work/a.h5.journal" 2>/dev/null | wc -l) &&
+        base=$(results "$work/a.h5") &&
         wait_journal "$work/a.h5" $((base + 40)) 60; then
         scancel -b -s USR1 "$a"
     else

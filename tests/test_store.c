@@ -1,18 +1,23 @@
 /* test_store: the results file on one rank (singleton MPI_Init) — layout and fill values,
- * rows read back bitwise, the status marker, refusals that leave the file byte-identical,
- * leftover PATH.creating, run records, rebuilding /status from the journal; prints the
- * time to create a 10^5-task file and the row write rate. */
+ * rows read back bitwise, the status marker, refusals that leave the file byte-identical
+ * (another job, not HDF5, empty), leftover PATH.creating, run records, the shared done
+ * predicate, recovery from the journal (markers, bitwise replay, crashed tasks, nothing
+ * DONE touched, damaged journals add nothing); prints the time to create a 10^5-task file
+ * and the row write rate. */
 #include <math.h>
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "journal.h"
+#include "outcome.h"
+#include "recover.h"
 #include "store.h"
 
 static char dir[256];
@@ -103,8 +108,8 @@ static int same_result(const TaskResult *a, const TaskResult *b)
 static int create_file(const char *path, const JobSpec *job, const Grid *g, const char *hash)
 {
     StoreProvenance prov = {"Open MPI test", "OpenBLAS test"};
-    int rc = store_create(path, MPI_COMM_WORLD, 0, job, "[sweep]\nname = t\n", hash, g, &prov);
-    return rc ? rc : store_commit(path, 0);
+    int rc = store_create(path, job, "[sweep]\nname = t\n", hash, g, &prov);
+    return rc ? rc : store_commit(path);
 }
 
 static void test_create_and_fill(const char *path, const JobSpec *job, const Grid *g)
@@ -118,9 +123,9 @@ static void test_create_and_fill(const char *path, const JobSpec *job, const Gri
     fclose(f);
     CHECK(create_file(path, job, g, "hash-A") == STORE_OK, "create with a leftover .creating");
     CHECK(access(tmp, F_OK) != 0, "PATH.creating renamed away");
-    CHECK(store_create(path, MPI_COMM_WORLD, 0, job, "x", "hash-A", g, NULL) == STORE_OK
-              && store_commit(path, 0) == STORE_ERR, "commit refuses to replace an existing PATH");
-    unlink(tmp);
+    CHECK(store_create(path, job, "x", "hash-A", g, NULL) == STORE_OK
+              && store_commit(path) == STORE_ERR, "commit refuses to replace an existing PATH");
+    CHECK(access(tmp, F_OK) != 0, "the refused PATH.creating is removed");
     CHECK(store_open(path, MPI_COMM_WORLD, "hash-A", &st) == STORE_OK, "open");
     if (!st)
         return;
@@ -242,49 +247,146 @@ static void test_refusals(const char *path)
     GROUP("refusals");
     Store *st = NULL;
     uint64_t before = file_fnv(path);
-    CHECK(store_open(path, MPI_COMM_WORLD, "hash-B", &st) == STORE_EJOB && !st, "other job: EJOB");
+    CHECK(store_open_readonly(path, "hash-B", &st) == STORE_EJOB && !st, "read-only other job: EJOB");
+    CHECK(store_open_writable(path, "hash-B", &st) == STORE_EJOB && !st, "writable other job: EJOB");
     CHECK(file_fnv(path) == before, "file byte-identical after EJOB");
-    CHECK(store_open_readonly(path, "hash-B", &st) == STORE_EJOB, "read-only other job: EJOB");
-    char foreign[512], missing[512];
+    CHECK(store_open(path, MPI_COMM_WORLD, "hash-B", &st) == STORE_EJOB && st, "parallel open: "
+          "EJOB with a handle to close");
+    CHECK(store_close(st) == STORE_OK, "close the refused handle");
+    char foreign[512], missing[512], empty[512];
     snprintf(foreign, sizeof foreign, "%s/foreign.h5", dir);
     snprintf(missing, sizeof missing, "%s/missing.h5", dir);
+    snprintf(empty, sizeof empty, "%s/empty.h5", dir);
     FILE *f = fopen(foreign, "w");
     fputs("not an HDF5 file\n", f);
     fclose(f);
+    fclose(fopen(empty, "w"));
     uint64_t fb = file_fnv(foreign);
+    st = NULL;
     CHECK(store_open(path, MPI_COMM_WORLD, "hash-A", &st) == STORE_OK, "right job still opens");
     store_close(st);
     st = NULL;
-    CHECK(store_open(foreign, MPI_COMM_WORLD, "hash-A", &st) == STORE_EFOREIGN, "not HDF5: EFOREIGN");
+    CHECK(store_open_writable(foreign, NULL, &st) == STORE_EFOREIGN, "not HDF5: EFOREIGN");
     CHECK(file_fnv(foreign) == fb, "foreign file byte-identical");
-    CHECK(store_open(missing, MPI_COMM_WORLD, "hash-A", &st) == STORE_EMISSING, "missing: EMISSING");
+    CHECK(store_open_writable(empty, NULL, &st) == STORE_EFOREIGN, "empty: EFOREIGN");
+    struct stat sb;
+    CHECK(stat(empty, &sb) == 0 && sb.st_size == 0, "empty file stays empty (no superblock written)");
     CHECK(store_open_readonly(missing, NULL, &st) == STORE_EMISSING, "read-only missing");
+    CHECK(store_visible(missing) == STORE_EMISSING && store_visible(path) == STORE_OK, "visible");
     CHECK(store_close(NULL) == STORE_OK, "store_close(NULL) no-op");
 }
 
-static void test_rebuild(const char *path)
+static void test_outcome(void)
 {
-    GROUP("rebuild");
-    char jpath[600];
+    GROUP("done predicate");
+    TaskResult r = result_for(1); /* cause none, finite */
+    CHECK(outcome_of(1, 1, &r) == OUTCOME_DONE, "marker, row, finite: done");
+    CHECK(outcome_of(1, 0, &r) == OUTCOME_PENDING, "marker without row: pending");
+    CHECK(outcome_of(0, 1, &r) == OUTCOME_PENDING, "row without marker: pending");
+    r.risk_pop = NAN;
+    CHECK(outcome_of(1, 1, &r) == OUTCOME_PENDING, "non-finite metrics: pending");
+    TaskResult f = result_for(3); /* cause solver */
+    CHECK(outcome_of(2, 1, &f) == OUTCOME_FAILED && outcome_of(1, 1, &f) == OUTCOME_PENDING,
+          "failed needs the failed marker and a cause");
+}
+
+/* A file without curves or weights (rows can be replayed from the journal). */
+static void test_recover(void)
+{
+    GROUP("recover");
+    JobSpec job;
+    Grid g;
+    make_grid(&job, &g);
+    job.curve_points = 0;
+    job.save_weights = 0;
+    char path[512], jpath[600];
+    snprintf(path, sizeof path, "%s/rec.h5", dir);
     snprintf(jpath, sizeof jpath, "%s.journal", path);
-    Journal *j = NULL;
-    CHECK(journal_open(jpath, "hash-A", 1, &j) == JOURNAL_OK, "journal open");
-    /* rows 0,3,..,63 exist with attempts 1; row 10 without marker. */
-    JournalEntry e[] = {{0, 1, 1, 0, 0.1, 0}, {3, 2, 1, 0, 0.1, 2}, {10, 1, 1, 0, 0.2, 0},
-                        {6, 1, 2, 0, 0.3, 0} /* attempt 2: its row says 1 -> pending */};
-    for (int i = 0; i < 4; i++)
-        journal_append(j, &e[i]);
-    journal_close(j);
-    long changed = store_rebuild_status(path, jpath);
+    CHECK(create_file(path, &job, &g, "hash-R") == STORE_OK, "create");
     Store *st = NULL;
-    uint8_t s[64];
-    store_open_readonly(path, NULL, &st);
-    CHECK(st && store_read_status(st, s) == 0, "read rebuilt status");
+    CHECK(store_open_writable(path, "hash-R", &st) == STORE_OK, "open writable");
+    TaskResult r0 = result_for(0), r11 = result_for(11), r20 = result_for(20), r50 = result_for(50);
+    r20.risk_pop = -0.0; /* a replay must keep every bit */
+    r20.error_test = -NAN;
+    store_put_result(st, 0, &r0, 1, 1, NULL);   /* done in the file */
+    store_put_row(st, 11, &r11, 2, 1, NULL);   /* row without marker */
+    store_put_result(st, 50, &r50, 1, 1, NULL);  /* done in the file, at attempt 1 */
     store_close(st);
-    CHECK(s[0] == 1 && s[3] == 2 && s[10] == 1 && s[6] == 0 && s[9] == 0, "status from journal: %d %d %d %d %d",
-          s[0], s[3], s[10], s[6], s[9]);
-    /* before: 22 marked (0..63 step 3); after: 0, 3 (unchanged), 10 (new): 20 + 1. */
-    CHECK(changed == 21, "changed %ld tasks (want 21)", changed);
+    Journal *j = NULL;
+    char moved[600];
+    CHECK(journal_open(jpath, "hash-R", &j, moved, sizeof moved) == JOURNAL_OK && !moved[0], "journal");
+    long ids[] = {0, 11, 20, 30, 40, 50};
+    int one[] = {1, 1, 1, 1, 1, 1};
+    journal_append_ids(j, 'D', 1, ids, one, 6);
+    JournalEntry e0 = {.id = 0, .status = 1, .attempt = 1, .rank = 1, .has_row = 1, .row = r0};
+    JournalEntry e11 = {.id = 11, .status = 1, .attempt = 1, .rank = 2, .has_row = 1, .row = r11};
+    JournalEntry e20 = {.id = 20, .status = 1, .attempt = 1, .rank = 2, .has_row = 1, .row = r20};
+    TaskResult bad = result_for(50);
+    bad.cause = CAUSE_SOLVER;
+    JournalEntry e50 = {.id = 50, .status = 2, .attempt = 1, .rank = 3, .cause = 2, .has_row = 1,
+                        .row = bad}; /* disagrees with the DONE file: the file wins */
+    journal_append_result(j, &e0);
+    journal_append_result(j, &e11);
+    journal_append_result(j, &e20);
+    journal_append_result(j, &e50);
+    int two[] = {2, 2}, three[] = {3};
+    long id3040[] = {30, 40}, id30[] = {30};
+    journal_append_ids(j, 'D', 1, id3040, two, 2);  /* 30 and 40 killed twice */
+    journal_append_ids(j, 'D', 2, id30, three, 1);  /* 30 a third time */
+    CHECK(journal_close(j) == JOURNAL_OK, "journal written");
+
+    RecoverTask plan[64];
+    RecoverSummary rs;
+    RecoverOptions look = {.write = 0, .crash_limit = 3};
+    uint64_t before = file_fnv(path);
+    CHECK(recover_run(path, jpath, "hash-R", &look, plan, &rs) == 0, "look");
+    CHECK(file_fnv(path) == before, "looking writes nothing");
+    CHECK(plan[20].outcome == OUTCOME_DONE && plan[20].journal && rs.ahead == 2,
+          "looking: the journal is ahead by 2 (ahead %ld)", rs.ahead);
+    RecoverOptions wr = {.write = 1, .crash_limit = 3, .compact = 2};
+    CHECK(recover_run(path, jpath, "hash-R", &wr, plan, &rs) == 0, "recover");
+    CHECK(rs.marked == 1 && rs.replayed == 1 && rs.crashed == 1, "marked %ld replayed %ld crashed %ld",
+          rs.marked, rs.replayed, rs.crashed);
+    CHECK(plan[40].outcome == OUTCOME_PENDING && plan[40].suspect && plan[40].attempts == 2,
+          "killed twice: pending, suspect, 2 attempts counted");
+    CHECK(plan[30].outcome == OUTCOME_FAILED && plan[30].attempts == 3, "killed 3 times: failed");
+    CHECK(rs.compacted > 0, "journal compacted");
+    st = NULL;
+    CHECK(store_open_readonly(path, "hash-R", &st) == STORE_OK, "reopen");
+    uint8_t s[64];
+    TaskResult res[64];
+    int rank[64], att[64];
+    store_read_state(st, 0, 64, s, res, rank, att);
+    store_close(st);
+    CHECK(s[11] == 1 && s[20] == 1 && s[30] == 2 && s[50] == 1 && s[40] == 0, "markers %d %d %d %d %d",
+          s[11], s[20], s[30], s[50], s[40]);
+    CHECK(journal_row_same(&res[20], &r20) && rank[20] == 2 && att[20] == 1,
+          "replayed row bit for bit (rank %d attempts %d)", rank[20], att[20]);
+    CHECK(res[30].cause == CAUSE_CRASHED && att[30] == 3 && res[50].cause == CAUSE_NONE,
+          "crashed row; the DONE row untouched");
+    /* after compaction the journal still says the same */
+    JournalTask jt[64];
+    JournalStats js;
+    CHECK(journal_scan(jpath, "hash-R", 64, jt, &js) == JOURNAL_OK && jt[40].unresolved == 2
+              && jt[40].max_attempt == 2 && jt[30].status == 2 && jt[20].status == 1 && js.bad == 0,
+          "compacted journal keeps unresolved and results");
+    /* damaged journals add nothing and never take DONE away */
+    const char *garbage[] = {"", "garbage\nmore garbage\n", "# lazysweep-journal 2 job=other\n",
+                             "# lazysweep-journal 2 job=hash-R\nR 12 done a=1 r=2 s=1 c=0 row=AAAA check=00000000\n"
+                             "R 11 done a=1 r=2 s=1 c=0 row=AAA", NULL};
+    for (int k = 0; garbage[k]; k++) {
+        FILE *f = fopen(jpath, "w");
+        fputs(garbage[k], f);
+        fclose(f);
+        before = file_fnv(path);
+        CHECK(recover_run(path, jpath, "hash-R", &wr, plan, &rs) == 0 && file_fnv(path) == before
+                  && rs.done == 4 && plan[0].outcome == OUTCOME_DONE,
+              "damaged journal %d: nothing changed, %ld done", k, rs.done);
+    }
+    unlink(jpath);
+    CHECK(recover_run(path, jpath, "hash-R", &wr, plan, &rs) == 0 && rs.journal_rc == JOURNAL_EMISSING
+              && rs.done == 4, "no journal: nothing changed");
+    free(g.tasks);
 }
 
 static void measure(void)
@@ -351,7 +453,8 @@ int main(int argc, char **argv)
     test_create_and_fill(path, &job, &g);
     test_rows(path);
     test_refusals(path);
-    test_rebuild(path);
+    test_outcome();
+    test_recover();
     measure();
     free(g.tasks);
     if (!getenv("TEST_STORE_KEEP")) {

@@ -65,17 +65,17 @@ static int writer_open(const char *path, long T, int rank, Store **st)
     Grid g;
     int exists = access(path, F_OK) == 0;
     MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (!exists) {
-        writer_job(&job, getenv("WRITER_WEIGHTS") && atoi(getenv("WRITER_WEIGHTS")));
-        writer_grid(T, &g);
-        StoreProvenance prov = {"Open MPI 4.1.4", "OpenBLAS"};
-        int rc = store_create(path, MPI_COMM_WORLD, rank, &job, "[sweep]\nname = writer\n",
-                              WRITER_HASH, &g, &prov), all;
-        free(g.tasks);
-        MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-        if (all < 0)
-            return all;
-        rc = store_commit(path, rank);
+    if (!exists) { /* rank 0 creates alone; the others wait for its verdict */
+        int rc = STORE_OK;
+        if (rank == 0) {
+            writer_job(&job, getenv("WRITER_WEIGHTS") && atoi(getenv("WRITER_WEIGHTS")));
+            writer_grid(T, &g);
+            StoreProvenance prov = {"Open MPI 4.1.4", "OpenBLAS"};
+            rc = store_create(path, &job, "[sweep]\nname = writer\n", WRITER_HASH, &g, &prov);
+            free(g.tasks);
+            if (rc == STORE_OK)
+                rc = store_commit(path);
+        }
         MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
         if (rc < 0)
             return rc;
@@ -248,10 +248,12 @@ int main(int argc, char **argv)
         MPI_Init(&argc, &argv);
         Store *st = NULL;
         int rank, rc = store_open(argv[2], MPI_COMM_WORLD, argv[3], &st), lo, hi;
+        if (rc == STORE_EFOREIGN || (rc == STORE_ERR && !st))
+            rc = STORE_EFOREIGN; /* H5Fopen itself refused it: not HDF5 */
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
         MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
         MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        store_close(st); /* collective; NULL on every rank when refused */
+        store_close(st); /* collective: a handle on every rank, or NULL on every rank */
         if (rank == 0)
             printf(lo == hi ? "probe: rc=%d on all ranks\n" : "probe: ranks disagree\n", lo);
         MPI_Finalize();
