@@ -275,8 +275,7 @@ static int refuse(const char *path, const char *job, const char *hash, int rc,
                         "with nn_method = classic"
                       : "");
     else if (rc == STORE_EFOREIGN)
-        log_error("%s: exists but is not a lazysweep results file (%s); give another -o", path,
-                  store_error());
+        log_error("%s: exists but is %s; give another -o", path, store_error());
     else if (rc == STORE_EBAD)
         log_error("%s: %s: damaged, or made by another version or job; give another -o", path,
                   store_error());
