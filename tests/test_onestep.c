@@ -56,10 +56,10 @@ static void run(const JobSpec *job, int model, int d, int N, long n, int regime,
 static int same_rf_numbers(const Run *a, const Run *b)
 {
     const TaskResult *x = &a->res, *y = &b->res;
-    double fx[] = {x->risk_train, x->risk_test, x->risk_pop, x->r0, x->error_test,
-                   x->bayes_error, x->theory, x->residual, x->error_floor};
-    double fy[] = {y->risk_train, y->risk_test, y->risk_pop, y->r0, y->error_test,
-                   y->bayes_error, y->theory, y->residual, y->error_floor};
+    double fx[] = {x->risk_train,  x->risk_test, x->risk_pop, x->r0,         x->error_test,
+                   x->bayes_error, x->theory,    x->residual, x->error_floor};
+    double fy[] = {y->risk_train,  y->risk_test, y->risk_pop, y->r0,         y->error_test,
+                   y->bayes_error, y->theory,    y->residual, y->error_floor};
     return memcmp(fx, fy, sizeof fx) == 0 && x->stop == y->stop && x->cause == y->cause &&
            memcmp(a->M, b->M, sizeof(double) * (size_t)a->d * a->d) == 0 &&
            memcmp(&a->c, &b->c, sizeof a->c) == 0;
@@ -89,9 +89,10 @@ static void test_eta0(JobSpec *job)
                 run(job, models[mi], d, N, ns[ni], REGIME_RF, 1, 0, &rf);
                 run(job, models[mi], d, N, ns[ni], REGIME_ONESTEP, 1, 0.0, &os);
                 run(job, models[mi], d, N, ns[ni], REGIME_ONESTEP, 1, 0.7, &os1);
-                CHECK(rf.rc == 0 && os.rc == 0 && os1.rc == 0, "model %d n %ld: rf %s, onestep %s %s",
-                      models[mi], ns[ni], task_cause_name(rf.res.cause),
-                      task_cause_name(os.res.cause), task_cause_name(os1.res.cause));
+                CHECK(rf.rc == 0 && os.rc == 0 && os1.rc == 0,
+                      "model %d n %ld: rf %s, onestep %s %s", models[mi], ns[ni],
+                      task_cause_name(rf.res.cause), task_cause_name(os.res.cause),
+                      task_cause_name(os1.res.cause));
                 CHECK(same_rf_numbers(&rf, &os), "model %d n %ld n0 %d: risks %.17g vs %.17g",
                       models[mi], ns[ni], k, rf.res.risk_pop, os.res.risk_pop);
                 CHECK(memcmp(os.W1, os.W0, sizeof(double) * N * d) == 0 && os.res.step_norm == 0,
@@ -173,9 +174,10 @@ static void test_step_formula(JobSpec *job)
         double trM0 = la_dot((size_t)N * d, r.W0, r.W0) / N;
         /* finite n0: the sample mean of r, whose s.e. is about sqrt(R0 / n0) */
         double tol = k ? 4 * sqrt((r.res.r0 + trM0 * trM0) / (50.0 * d)) : 1e-12 * trM0;
-        CHECK(r.rc == 0 && fabs(r.res.ebar + trM0) <= tol, "uncentred n0 %s: ebar %.6g vs -tr M0 %.6g",
-              k ? "50d" : "inf", r.res.ebar, -trM0);
-        CHECK(m.rc == 0 && fabs(m.res.ebar + trM0) <= (k ? 4 * sqrt((1 + trM0 * trM0) / (50.0 * d)) : tol),
+        CHECK(r.rc == 0 && fabs(r.res.ebar + trM0) <= tol,
+              "uncentred n0 %s: ebar %.6g vs -tr M0 %.6g", k ? "50d" : "inf", r.res.ebar, -trM0);
+        CHECK(m.rc == 0 &&
+                  fabs(m.res.ebar + trM0) <= (k ? 4 * sqrt((1 + trM0 * trM0) / (50.0 * d)) : tol),
               "mixture uncentred n0 %s: ebar %.6g vs %.6g", k ? "50d" : "inf", m.res.ebar, -trM0);
         run_free(&r);
         run_free(&m);
@@ -235,7 +237,8 @@ static void test_n0_rate(JobSpec *job)
             job->onestep_n0[0] = (NSpec){NFORM_D, K[k]};
             Run r;
             run(job, MODEL_QUADRATIC, d, N, -1, REGIME_ONESTEP, rep, 0.5, &r);
-            CHECK(r.rc == 0 && memcmp(r.W0, pop.W0, sizeof(double) * N * d) == 0, "n0 = %gd ran", K[k]);
+            CHECK(r.rc == 0 && memcmp(r.W0, pop.W0, sizeof(double) * N * d) == 0, "n0 = %gd ran",
+                  K[k]);
             rho[k] += fro_diff((size_t)N * d, r.W1, pop.W1) / den / R;
             run_free(&r);
         }
@@ -243,7 +246,8 @@ static void test_n0_rate(JobSpec *job)
     }
     job->onestep_n0[0] = (NSpec){NFORM_INF, 0};
     printf("n0 rate: rho = %.4f %.4f %.4f %.4f at n0 = 16d 64d 256d 1024d (SPEC one draw: "
-           "1.086 0.536 0.268 0.134)\n", rho[0], rho[1], rho[2], rho[3]);
+           "1.086 0.536 0.268 0.134)\n",
+           rho[0], rho[1], rho[2], rho[3]);
     for (int k = 1; k < 4; k++)
         CHECK_REL(rho[k] * sqrt(K[k] / 16), rho[0], 0.15, "rho(n0) sqrt(n0/16d) = rho(16d)");
     /* least-squares slope of log rho against log n0 */
@@ -289,7 +293,8 @@ static void test_readout_n(JobSpec *job)
         double bound = 2.0 * (N + 1) / ns[k];
         printf("readout: n = %ld: mean |R_n/R_inf - 1| = %.4g, largest %.4g (bound %.4g)\n", ns[k],
                dev[k], worst[k], bound);
-        CHECK(dev[k] <= bound, "n %ld: mean |R_n/R_inf - 1| = %.3g, bound %.3g", ns[k], dev[k], bound);
+        CHECK(dev[k] <= bound, "n %ld: mean |R_n/R_inf - 1| = %.3g, bound %.3g", ns[k], dev[k],
+              bound);
     }
 }
 
@@ -326,7 +331,8 @@ static void mc_moment(JobSpec *job, int model, double c, double a0, const char *
     Target *tg = data_target_create(job, model, d, 0);
     double *W0 = malloc(sizeof(double) * N * d), *a = malloc(sizeof(double) * N);
     double *M0 = malloc(sizeof(double) * d * d), *C = malloc(sizeof(double) * d * d);
-    double *S1 = calloc((size_t)d * d + 1, sizeof(double)), *S2 = calloc((size_t)d * d + 1, sizeof(double));
+    double *S1 = calloc((size_t)d * d + 1, sizeof(double)),
+           *S2 = calloc((size_t)d * d + 1, sizeof(double));
     double *X = malloc(sizeof(double) * chunk * d), *y = malloc(sizeof(double) * chunk);
     task_initial_weights(job, d, N, 0, W0, a);
     model0(d, N, W0, a0, M0);
@@ -357,7 +363,8 @@ static void mc_moment(JobSpec *job, int model, double c, double a0, const char *
         double want = k < d * d ? C[k] : ebar;
         worst = fmax(worst, fabs(m - want) / se);
     }
-    printf("MC %s: largest |MC - formula| = %.2f s.e. over %d entries and E r\n", what, worst, d * d);
+    printf("MC %s: largest |MC - formula| = %.2f s.e. over %d entries and E r\n", what, worst,
+           d * d);
     CHECK(worst <= 4.0, "%s: population moment vs Monte Carlo: %.2f s.e.", what, worst);
     data_target_free(tg);
     free(W0), free(a), free(M0), free(C), free(S1), free(S2), free(X), free(y);
@@ -434,7 +441,8 @@ static void test_table(JobSpec *job)
     }
     printf("\n");
     for (int e = 1; e < 5; e++)
-        CHECK(mean[e] < mean[e - 1], "decreasing up to eta~ = 3 (%.4f < %.4f)", mean[e], mean[e - 1]);
+        CHECK(mean[e] < mean[e - 1], "decreasing up to eta~ = 3 (%.4f < %.4f)", mean[e],
+              mean[e - 1]);
     double m = 0, s2 = 0;
     for (int k = 0; k < K; k++)
         m += dinf[k] / K;
@@ -458,7 +466,8 @@ static void test_table(JobSpec *job)
     for (int k = 0; k < K; k++)
         s2 += (w[k] - m) * (w[k] - m) / (K - 1);
     printf("table: a0 = 1/sqrt(N), eta~ = inf: %.4f (SPEC 0.883)\n", m);
-    CHECK(fabs(m - 0.883) <= 3 * sqrt(s2) * sqrt(1.0 / 3 + 1.0 / K), "a0 = 1/sqrtN: %.4f vs 0.883", m);
+    CHECK(fabs(m - 0.883) <= 3 * sqrt(s2) * sqrt(1.0 / 3 + 1.0 / K), "a0 = 1/sqrtN: %.4f vs 0.883",
+          m);
     job->onestep_a0 = ONESTEP_A0_INV_N;
 }
 
@@ -471,7 +480,8 @@ static void test_mixture_and_ridge(JobSpec *job)
     run(job, MODEL_MIXTURE, 12, 6, 400, REGIME_ONESTEP, 0, 0, &os);
     CHECK(rf.rc == 0 && os.rc == 0 && same_rf_numbers(&rf, &os), "mixture, ridge: eta~ = 0 = RF");
     run(job, MODEL_MIXTURE, 12, 6, 400, REGIME_ONESTEP, 0, INFINITY, &r);
-    CHECK(r.rc == 0 && isfinite(r.res.risk_pop) && isfinite(r.res.error_test) && r.res.stop == STOP_EXACT,
+    CHECK(r.rc == 0 && isfinite(r.res.risk_pop) && isfinite(r.res.error_test) &&
+              r.res.stop == STOP_EXACT,
           "mixture eta~ = inf: %s", task_cause_name(r.res.cause));
     run_free(&rf);
     run_free(&os);
