@@ -36,6 +36,16 @@ cat "$work/py.out"
 set -- $(awk '/^onestep: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$work/py.out")
 if [ $# -eq 2 ]; then pass=$((pass + $1)); fail=$((fail + $2)); else bad "tests/onestep_check.py crashed (exit $st)"; fi
 
+# the step from n0 = 20d samples (its own stream): 1 and 3 ranks agree, the readout checks
+sed 's/^onestep_a0 = 1\/N$/onestep_a0 = 1\/N\nonestep_n0 = 20d/' "$job" >"$work/n0.ini"
+grep -q "^onestep_n0 = 20d" "$work/n0.ini" && ok || bad "could not make the n0 = 20d job"
+"$bin" run "$work/n0.ini" -o "$work/n0-np1.h5" -q 2>"$work/err" && ok || bad "$bin run n0.ini: $(cat "$work/err")"
+mpirun -np 3 "$bin" run "$work/n0.ini" -o "$work/n0-np3.h5" -q 2>"$work/err" && ok || bad "mpirun -np 3 $bin run n0.ini: $(cat "$work/err")"
+"$py" tests/onestep_check.py "$work/n0-np1.h5" --compare "$work/n0-np3.h5" >"$work/py.out" 2>&1; st=$?
+cat "$work/py.out"
+set -- $(awk '/^onestep: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$work/py.out")
+if [ $# -eq 2 ]; then pass=$((pass + $1)); fail=$((fail + $2)); else bad "tests/onestep_check.py (n0 = 20d) crashed (exit $st)"; fi
+
 "$py" analysis/plot.py "$work/np1.h5" -o "$work/fig.png" >"$work/plot.log" 2>&1 && [ -s "$work/fig.png" ] \
     && grep -q "(onestep)" "$work/plot.log" && ok || bad "analysis/plot.py np1.h5 (auto = onestep): $(tail -3 "$work/plot.log")"
 "$py" analysis/plot_onestep.py "$work/np1.h5" "$work/np3.h5" -o "$work/fig2.png" >"$work/plot.log" 2>&1 && [ -s "$work/fig2.png" ] \
