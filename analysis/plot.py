@@ -16,7 +16,9 @@
 - learning: R/R0 against n (log-log), one panel per (model, target, d, N), one curve per
   regime; the n = inf value as a dashed line, the regimes' parameter counts as ticks.
 - curves: NN training curves (/curves, curve_points > 0): risk against the optimiser step.
-- auto (default): learning when some (model, d, N) has 3 or more finite n, else width.
+- onestep: RF risk after one first-layer step against eta~ (analysis/plot_onestep.py).
+- auto (default): onestep when the file has onestep tasks, else learning when some
+  (model, d, N) has 3 or more finite n, else width.
 
 Works on a file that is still being written (only DONE tasks are drawn).
 """
@@ -33,6 +35,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lazysweep as ls  # noqa: E402
+import plot_onestep  # noqa: E402
 
 COLORS = {"rf": "#1f77b4", "nt": "#ff7f0e", "nn": "#2ca02c", "null": "#7f7f7f"}
 MARKERS = {"rf": "s", "nt": "^", "nn": "o", "null": "x"}
@@ -417,7 +420,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Plot the paper's figures from a lazysweep results file.")
     ap.add_argument("file")
     ap.add_argument("-o", "--output", required=True, help="output file (.png, .pdf, .svg)")
-    ap.add_argument("--kind", choices=["auto", "width", "learning", "curves"], default="auto")
+    ap.add_argument("--kind", choices=["auto", "width", "learning", "curves", "onestep"], default="auto")
     ap.add_argument("--dpi", type=int, default=100)
     ap.add_argument("--logy", action="store_true", default=None,
                     help="width figure: add log-scale copies of the quadratic panels "
@@ -428,6 +431,8 @@ def main(argv=None):
         print("plot: %s: no DONE tasks yet" % args.file, file=sys.stderr)
         return 2
     kind = args.kind
+    if kind == "auto" and plot_onestep.has_onestep(df):
+        kind = "onestep"
     if kind == "auto":
         fin = df[df["done"] & np.isfinite(df["n"])]
         many = len(fin) and fin.groupby(["model", "d", "N"])["n"].nunique().max() >= 3
@@ -436,6 +441,8 @@ def main(argv=None):
         fig = fig_width(df, args.logy)
     elif kind == "learning":
         fig = fig_learning(df)
+    elif kind == "onestep":
+        fig = plot_onestep.fig_onestep(df)
     else:
         fig = fig_curves(df, args.file)
     fig.savefig(args.output, dpi=args.dpi)

@@ -71,9 +71,9 @@ typedef struct {
     double t_final;      /* alpha: time sum_k eta_k reached */
     double theta_dist;   /* alpha: |theta - theta0| (a, W) at the end */
     int dead;            /* alpha: neurons with |a_i| |w_i|^2 < 1e-3 of the sum */
-    double risk_nt;      /* alpha: the NT class optimum at W0 (raw population risk) */
-    double risk_ey;      /* alpha: the Eckart-Young risk (rank-N optimum, raw) */
-    double ebar;         /* onestep: E r at the initial model */
+    double risk_nt;      /* alpha, onestep: the NT class optimum at W0 (raw population risk) */
+    double risk_ey;      /* alpha, onestep: the Eckart-Young risk (rank-N optimum, raw) */
+    double ebar;         /* onestep: E r at the initial model (population or n0-sample mean) */
     double step_norm;    /* onestep: |W1 - W0|_F / |W0|_F */
     double risk_rf0;     /* onestep: population risk of the same RF readout at W0 */
 } TaskResult;
