@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The paper's figures from a lazysweep results file (headless: Agg backend).
 
-    /usr/bin/python3 analysis/plot.py results.h5 -o fig.png [--kind auto|width|learning|curves]
+    /usr/bin/python3 analysis/plot.py results.h5 -o fig.png [--kind auto|width|learning|curves|kernel]
 
 - width (Ghorbani et al. 2019, Fig. 1 style): normalised population risk R/R0 against
   N/d, one curve per regime (RF, NT, NN), mean +- standard error over replicates, the
@@ -16,7 +16,9 @@
 - learning: R/R0 against n (log-log), one panel per (model, target, d, N), one curve per
   regime; the n = inf value as a dashed line, the regimes' parameter counts as ticks.
 - curves: NN training curves (/curves, curve_points > 0): risk against the optimiser step.
-- auto (default): learning when some (model, d, N) has 3 or more finite n, else width.
+- kernel: the kernel limits krr_rf / krr_nt beside finite-N RF / NT (plot_kernel.py).
+- auto (default): kernel when the file has krr tasks; else learning when some (model, d,
+  N) has 3 or more finite n, else width.
 
 Works on a file that is still being written (only DONE tasks are drawn).
 """
@@ -417,7 +419,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Plot the paper's figures from a lazysweep results file.")
     ap.add_argument("file")
     ap.add_argument("-o", "--output", required=True, help="output file (.png, .pdf, .svg)")
-    ap.add_argument("--kind", choices=["auto", "width", "learning", "curves"], default="auto")
+    ap.add_argument("--kind", choices=["auto", "width", "learning", "curves", "kernel"], default="auto")
     ap.add_argument("--dpi", type=int, default=100)
     ap.add_argument("--logy", action="store_true", default=None,
                     help="width figure: add log-scale copies of the quadratic panels "
@@ -432,10 +434,13 @@ def main(argv=None):
         fin = df[df["done"] & np.isfinite(df["n"])]
         many = len(fin) and fin.groupby(["model", "d", "N"])["n"].nunique().max() >= 3
         kind = "learning" if many else "width"
+        kind = "kernel" if __import__("plot_kernel").has_krr(df) else kind  # SPEC §8 (plot_kernel.py)
     if kind == "width":
         fig = fig_width(df, args.logy)
     elif kind == "learning":
         fig = fig_learning(df)
+    elif kind == "kernel":
+        fig = __import__("plot_kernel").fig_kernel(df)
     else:
         fig = fig_curves(df, args.file)
     fig.savefig(args.output, dpi=args.dpi)
