@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The paper's figures from a lazysweep results file (headless: Agg backend).
 
-    /usr/bin/python3 analysis/plot.py results.h5 -o fig.png [--kind auto|width|learning|curves]
+    /usr/bin/python3 analysis/plot.py results.h5 -o fig.png [--kind auto|width|learning|curves|kernel]
 
 - width (Ghorbani et al. 2019, Fig. 1 style): normalised population risk R/R0 against
   N/d, one curve per regime (RF, NT, NN), mean +- standard error over replicates, the
@@ -17,8 +17,10 @@
   regime; the n = inf value as a dashed line, the regimes' parameter counts as ticks.
 - curves: NN training curves (/curves, curve_points > 0): risk against the optimiser step.
 - onestep: RF risk after one first-layer step against eta~ (analysis/plot_onestep.py).
-- auto (default): onestep when the file has onestep tasks, else learning when some
-  (model, d, N) has 3 or more finite n, else width.
+- kernel: the kernel limits krr_rf / krr_nt beside finite-N RF / NT (plot_kernel.py).
+- alpha: lazy <-> rich, risk and |theta - theta0| against alpha (plot_alpha.py).
+- auto (default): alpha, onestep or kernel when the file has such tasks; else learning when
+  some (model, d, N) has 3 or more finite n, else width.
 
 Works on a file that is still being written (only DONE tasks are drawn).
 """
@@ -420,7 +422,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Plot the paper's figures from a lazysweep results file.")
     ap.add_argument("file")
     ap.add_argument("-o", "--output", required=True, help="output file (.png, .pdf, .svg)")
-    ap.add_argument("--kind", choices=["auto", "width", "learning", "curves", "onestep"], default="auto")
+    ap.add_argument("--kind", choices=["auto", "width", "learning", "curves", "onestep", "kernel",
+                                       "alpha"], default="auto")
     ap.add_argument("--dpi", type=int, default=100)
     ap.add_argument("--logy", action="store_true", default=None,
                     help="width figure: add log-scale copies of the quadratic panels "
@@ -431,8 +434,14 @@ def main(argv=None):
         print("plot: %s: no DONE tasks yet" % args.file, file=sys.stderr)
         return 2
     kind = args.kind
-    if kind == "auto" and plot_onestep.has_onestep(df):
-        kind = "onestep"
+    if kind == "auto":  # the figures of the regimes beyond the paper first (SPEC §6-8)
+        regimes = set(df.loc[df["done"], "regime"])
+        if regimes & {"alpha", "alpha_lin"}:
+            kind = "alpha"
+        elif plot_onestep.has_onestep(df):
+            kind = "onestep"
+        elif __import__("plot_kernel").has_krr(df):
+            kind = "kernel"
     if kind == "auto":
         fin = df[df["done"] & np.isfinite(df["n"])]
         many = len(fin) and fin.groupby(["model", "d", "N"])["n"].nunique().max() >= 3
@@ -443,6 +452,10 @@ def main(argv=None):
         fig = fig_learning(df)
     elif kind == "onestep":
         fig = plot_onestep.fig_onestep(df)
+    elif kind == "kernel":
+        fig = __import__("plot_kernel").fig_kernel(df)
+    elif kind == "alpha":
+        fig = __import__("plot_alpha").fig_alpha(df)
     else:
         fig = fig_curves(df, args.file)
     fig.savefig(args.output, dpi=args.dpi)

@@ -102,4 +102,24 @@ int nt_force_solver(const char *name);
  * task fails with cause solver). */
 void nt_test_limits(long cg_maxit, double fallback_bytes);
 
+/* Kernel limits (regime_krr.c, SPEC §8). regime is REGIME_KRR_RF or REGIME_KRR_NT; the
+ * kernel depends on job->init (d^2 or d(d+2)) and, for NT, job->nn_a_init through
+ * E[a0^2] = krr_a0_moment (1 for normal and positive, 0 for shared: a0 = 1/N -> 0).
+ * krr_kernel: K(x, x') for x, x' in R^d. krr_predictor: the quadratic form M (d x d) of
+ * f(x) = sum_mu beta_mu K(x, x_mu), X n x d row-major, beta n; 0 or -1 (memory). */
+double krr_a0_moment(int nn_a_init);
+double krr_kernel(const JobSpec *job, int regime, int d, const double *x, const double *xp);
+int krr_predictor(const JobSpec *job, int regime, int d, long n, const double *X,
+                  const double *beta, double *M);
+/* Which solver the last finite-n KRR fit of this process used: "kernel" (n x n bordered
+ * Cholesky), "explicit" (dgelsd on the n x P feature design), "normal" (P x P normal
+ * equations), "cg", or "closed-form" (population). For diagnostics and tests. */
+const char *krr_solver_name(void);
+/* Tests only: force a KRR solver by the names above ("cg" or a direct one; NULL / "auto":
+ * the job's choice); 0, or -1 for an unknown name. krr_test_limits: the CG iteration limit
+ * (<= 0: the default 3000) and the largest direct solve after a CG that stopped short
+ * (< 0: the default 1 GiB; 0: none, so the task fails with cause solver). */
+int krr_force_solver(const char *name);
+void krr_test_limits(long cg_maxit, double fallback_bytes);
+
 #endif

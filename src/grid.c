@@ -323,15 +323,25 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         break;
     }
     case REGIME_KRR_RF:
-    case REGIME_KRR_NT: { /* direct: n x n Cholesky; CG: O(n d^2) products */
+    case REGIME_KRR_NT: { /* solver choice as in regime_krr.c (P = d(d+1)/2 features) */
         int direct = job->krr_solver == KRR_SOLVER_DIRECT ||
                      (job->krr_solver == KRR_SOLVER_AUTO && n <= job->krr_max_direct);
-        if (n <= 0)
+        double P = (double)d * (d + 1) / 2;
+        if (n <= 0) {
             c.flops += 2.0 * d * d;
-        else if (direct)
-            c.flops += n * n * n / 3 + 2.0 * n * n * d, c.bytes += 8.0 * 2.0 * n * n;
-        else
-            c.flops += 300.0 * 6.0 * n * d * d, c.bytes += 8.0 * 8.0 * n;
+        } else if (!direct) { /* CG: ~4 n d^2 per iteration, typically tens of iterations */
+            c.flops += 100.0 * 4.0 * n * d * d;
+            c.bytes += 8.0 * (2.0 * n * d + 8.0 * d * d);
+        } else if (n <= P) { /* the n x n bordered system */
+            c.flops += n * n * n / 3 + 2.0 * n * n * d;
+            c.bytes += 8.0 * (n * n + n * d);
+        } else if (n * P <= 4194304) { /* the explicit n x P design */
+            c.flops += 2.0 * n * P * P;
+            c.bytes += 8.0 * (2.0 * n * P + 2.0 * P * P);
+        } else { /* the P x P normal equations */
+            c.flops += n * P * P + 3.0 * P * P * P;
+            c.bytes += 8.0 * (3.0 * P * P + 1024.0 * P);
+        }
         break;
     }
     default:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "regime.h"
 
 
 double plan_default_mem_per_rank(void)
@@ -92,11 +93,16 @@ static void print_conventions(const JobSpec *job)
                job->ridge);
     }
     if (job_has_regime(job, REGIME_KRR_RF) || job_has_regime(job, REGIME_KRR_NT))
-        printf("krr: kernel ridge regression with a free offset, ridge %g; solver %s (direct up "
+        printf("krr: kernel ridge regression with a free offset, [K + ridge I, 1; 1^T, 0] (ridge %g "
+               "on the summed loss); K_RF = (|x|^2|x'|^2 + 2<x,x'>^2)/%s, K_NT = K_RF + "
+               "4 E[a0^2] <x,x'>^2/d with E[a0^2] = %g (nn_a_init = %s%s); solver %s (direct up "
                "to n = %ld, else CG on the structured kernel product)\n",
-               job->ridge, job->krr_solver == KRR_SOLVER_DIRECT ? "direct"
-                           : job->krr_solver == KRR_SOLVER_CG   ? "cg"
-                                                                : "auto",
+               job->ridge, job->init == INIT_SPHERE ? "(d(d+2))" : "d^2",
+               krr_a0_moment(job->nn_a_init), job_a_init_name(job->nn_a_init),
+               job->nn_a_init == NN_A_SHARED ? ": a0 = 1/N -> 0, so krr_nt = krr_rf" : "",
+               job->krr_solver == KRR_SOLVER_DIRECT ? "direct"
+               : job->krr_solver == KRR_SOLVER_CG   ? "cg"
+                                                    : "auto",
                job->krr_max_direct);
 }
 
