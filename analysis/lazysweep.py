@@ -35,8 +35,8 @@ STATUS = {0: "pending", 1: "done", 2: "failed"}
 CAUSES = {0: "none", 1: "nonfinite", 2: "solver", 3: "nomem", 4: "stopped", 5: "invalid",
           6: "crashed"}
 STOPS = {-1: "not written", 0: "exact", 1: "tol", 2: "budget", 3: "signal", 4: "failed",
-         5: "converged", 6: "linesearch", 7: "stalled"}
-CERTIFIED_STOPS = (0, 5)  # exact, converged: every other stop of a done task stopped short
+         5: "converged", 6: "linesearch", 7: "stalled", 8: "horizon"}
+CERTIFIED_STOPS = (0, 5, 8)  # exact, converged, horizon (alpha regimes): the others stopped short
 
 RESULT_METRICS = ["risk_train", "risk_test", "risk_pop", "r0", "error_test", "bayes_error",
                   "theory", "iterations", "residual", "flops", "seconds", "error_floor"]

@@ -37,11 +37,14 @@ enum {
                           * tolerance of the exact class optimum */
     STOP_LINESEARCH = 6, /* the line search found no decrease (not stationary) */
     STOP_STALLED = 7,    /* stationary (or no decrease left) above the known class optimum */
+    STOP_HORIZON = 8,    /* alpha regimes: the prescribed time horizon T was reached, where
+                          * the result is defined (SPEC §6): a complete fit */
     STOP_COUNT
 };
 const char *task_cause_name(int cause);
 const char *task_stop_name(int stop);
-/* 1 when a stop code certifies the fit (exact or converged), 0 when it stopped short. */
+/* 1 when a stop code certifies the fit (exact, converged, or the alpha regimes' horizon),
+ * 0 when it stopped short. */
 int task_stop_is_converged(int stop);
 /* The stop code of a finished task, judged at n = inf (n < 0) for NN against the exact
  * class optimum `theory` (raw risks): converged iff risk_pop - theory <= nn_opt_tol r0

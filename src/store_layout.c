@@ -17,7 +17,7 @@
 /* Names stored in attributes; same order and values as CAUSE_* / STOP_* in task.h. */
 static const char *const cause_names = "0=none 1=nonfinite 2=solver 3=nomem 4=stopped 5=invalid 6=crashed";
 static const char *const stop_names = "0=exact 1=tol 2=budget 3=signal 4=failed 5=converged "
-                                      "6=linesearch 7=stalled -1=not written";
+                                      "6=linesearch 7=stalled 8=horizon -1=not written";
 
 /* ---- types ------------------------------------------------------------------------ */
 

@@ -35,7 +35,7 @@ static const char *const cause_names[] = {"none", "nonfinite", "solver", "nomem"
                                           "invalid", "crashed"};
 static const char *const stop_names[] = {"exact",     "tol",        "budget",
                                          "signal",    "failed",     "converged",
-                                         "linesearch", "stalled"};
+                                         "linesearch", "stalled",   "horizon"};
 
 const char *task_cause_name(int cause)
 {
@@ -47,7 +47,10 @@ const char *task_stop_name(int stop)
     return stop >= 0 && stop < STOP_COUNT ? stop_names[stop] : "?";
 }
 
-int task_stop_is_converged(int stop) { return stop == STOP_EXACT || stop == STOP_CONVERGED; }
+int task_stop_is_converged(int stop)
+{
+    return stop == STOP_EXACT || stop == STOP_CONVERGED || stop == STOP_HORIZON;
+}
 
 int task_judge_stop(const JobSpec *job, int regime, long n, int stop, double risk_pop,
                     double theory, double r0)
