@@ -97,6 +97,9 @@ const char *nt_solver_name(void);
 /* Tests only: force the finite-n NT solver ("explicit", "normal", "kernel", "cg"), or
  * NULL / "auto" for the automatic choice. Returns 0, or -1 for an unknown name. */
 int nt_force_solver(const char *name);
+/* Tests only: the parameters (a: N, W: N x d) at the end of this process's last alpha or
+ * alpha_lin fit; 0, or -1 when there is none of that size. */
+int alpha_test_last_theta(double *a, double *W, int N, int d);
 /* Tests only: the CG iteration limit (<= 0: the default 3000) and the largest direct
  * solve that may follow a CG that stopped short (< 0: the default 1 GiB; 0: none, so the
  * task fails with cause solver). */

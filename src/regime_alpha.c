@@ -328,6 +328,19 @@ static double alpha_eval(Alpha *s, double *r_buf)
 
 /* ---- the fit -------------------------------------------------------------------------- */
 
+/* The parameters (a, W) at the end of the last fit of this process, for tests. */
+static double *last_theta;
+static size_t last_len;
+
+int alpha_test_last_theta(double *a, double *W, int N, int d)
+{
+    if (!last_theta || last_len != (size_t)N * (d + 1))
+        return -1;
+    memcpy(a, last_theta, sizeof(double) * N);
+    memcpy(W, last_theta + N, sizeof(double) * (size_t)N * d);
+    return 0;
+}
+
 /* Curve points at step k (the model after k steps, risk R): the training risk (or the
  * population one) and the exact population risk of (c_eff, M_eff). Returns the next
  * point to fill. */
@@ -557,6 +570,13 @@ static int alpha_fit_common(const FitInput *in, FitOutput *out, int lin)
     out->dead = 0;
     for (int i = 0; i < N; i++)
         out->dead += scratch[i] < ALPHA_DEAD * total;
+    double *keep = realloc(last_theta, sizeof(double) * np); /* (a, W), lin: theta0 + dtheta */
+    if (keep) {
+        last_theta = keep;
+        last_len = np;
+        for (size_t i = 0; i < np; i++)
+            keep[i] = lin ? s.th[i] + (i < (size_t)N ? s.a0[i] : s.W0[i - N]) : s.th[i];
+    }
     rc = 0;
     goto done;
 nomem:

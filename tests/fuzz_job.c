@@ -301,7 +301,9 @@ static void execute(const char *text)
     }
     for (long i = 0; i < grid.count; i++) {
         const Task *t = &grid.tasks[i];
-        if (t->N < 1 || t->N > (1 << 24) || t->d < 1 || (t->n != -1 && (t->n < 1 || t->n > JOB_MAX_N)))
+        int wide = job_regime_has_width(t->regime); /* krr tasks have N = 0 */
+        if ((wide ? t->N < 1 : t->N != 0) || t->N > (1 << 24) || t->d < 1 ||
+            (t->n != -1 && (t->n < 1 || t->n > JOB_MAX_N)))
             FAIL("task %ld out of bounds: d=%d N=%d n=%ld", i, t->d, t->N, t->n);
         if (grid_id(&grid, &job, t) != i)
             FAIL("grid_id(task %ld) = %ld", i, grid_id(&grid, &job, t));

@@ -10,7 +10,8 @@
  *   - linearised GD to convergence = the NT risk (population) and the NT least-squares
  *     fit (finite n);
  *   - the auto horizon: alpha_lin stops there within alpha_horizon_tol R0 of the NT risk;
- *   - the mixture runs at both sizes with finite results. */
+ *   - the mixture runs at both sizes with finite results;
+ *   - GD drifts from the flow's conserved a_i^2 - |w_i|^2 / 2 by O(eta). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "harness.h"
 #include "job.h"
 #include "linalg.h"
+#include "regime.h"
 #include "task.h"
 #include "theory.h"
 
@@ -213,6 +215,41 @@ static void mixture(void)
     task_cache_clear();
 }
 
+/* Gradient flow conserves a_i^2 - |w_i|^2 / 2 (SPEC §6); GD drifts by O(eta). */
+static void conserved(void)
+{
+    GROUP("conserved quantity");
+    const int d = 12, N = 4;
+    JobSpec job = job_for(NN_A_NORMAL);
+    job.alpha_tol = 0;
+    job.nn_steps = 10000000;
+    double a0[4], W0[48], a[4], W[48], drift[2];
+    task_initial_weights(&job, d, N, 0, W0, a0);
+    for (int k = 0; k < 2; k++) {
+        job.alpha_lr = k ? 2e-3 : 1e-3;
+        job.alpha_horizon = 2.0; /* the same time for both steps */
+        TaskResult r;
+        int rc = run(&job, REGIME_ALPHA, d, N, -1, 1.0, &r);
+        drift[k] = NAN;
+        if (rc == 0 && alpha_test_last_theta(a, W, N, d) == 0) {
+            drift[k] = 0;
+            for (int i = 0; i < N; i++) {
+                double q0 = a0[i] * a0[i], q = a[i] * a[i];
+                for (int l = 0; l < d; l++)
+                    q0 -= W0[i * d + l] * W0[i * d + l] / 2, q -= W[i * d + l] * W[i * d + l] / 2;
+                drift[k] = fmax(drift[k], fabs(q - q0));
+            }
+        }
+        CHECK(rc == 0 && r.stop == STOP_HORIZON && r.theta_dist > 0.1,
+              "eta = %g: ran to t = 2, moved %.3g", job.alpha_lr, r.theta_dist);
+    }
+    printf("conserved: drift %.3g at eta, %.3g at 2 eta\n", drift[0], drift[1]);
+    CHECK(drift[0] < 1e-2 && drift[1] / drift[0] > 1.6 && drift[1] / drift[0] < 2.4,
+          "drift of a^2 - |w|^2/2: %.3g at eta, %.3g at 2 eta (ratio %.3f, ~2: O(eta))", drift[0],
+          drift[1], drift[1] / drift[0]);
+    task_cache_clear();
+}
+
 int main(void)
 {
     la_init(1);
@@ -220,5 +257,6 @@ int main(void)
     class_optimum();
     linearised();
     mixture();
+    conserved();
     return th_finish("alpha");
 }
