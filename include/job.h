@@ -124,6 +124,8 @@ void job_where(const JobSpec *job, const char *section, const char *key, char *b
 /* The effective settings, one "section.key = value" line per key, in table order,
  * values normalised (same job => same text, whatever the spelling or comments). */
 void job_print_canonical(const JobSpec *job, FILE *out);
+/* (It parses back to the same job and hash. The hash leaves out `nn_method = classic`,
+ * so that a classic job is the old auto job, see NN_METHOD_CLASSIC.) */
 /* FNV-1a 64 of the canonical text: the identity of a job for resuming a file. */
 uint64_t job_hash(const JobSpec *job);
 

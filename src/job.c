@@ -1116,6 +1116,21 @@ static void validate(ParseCtx *c)
             return;
         }
     }
+    /* the axes of the alpha and onestep regimes: a value twice would give two tasks with
+     * the same parameters */
+    const struct {
+        const char *key;
+        const double *v;
+        int n;
+    } axes[] = {{"alpha", job->alpha, job->n_alpha}, {"onestep_eta", job->eta, job->n_eta}};
+    for (int a = 0; a < 2; a++)
+        for (int i = 0; i < axes[a].n; i++)
+            for (int j = 0; j < i; j++)
+                if (axes[a].v[i] == axes[a].v[j]) {
+                    ctx_error(c, blame(c, "grid", axes[a].key), "[grid] %s: expected distinct "
+                              "values, got %g twice", axes[a].key, axes[a].v[i]);
+                    return;
+                }
     if ((has(job, REGIME_ALPHA) || has(job, REGIME_ALPHA_LIN)) && job->n_alpha == 0) {
         ctx_error(c, blame(c, "grid", "regime"), "[grid] alpha: required with the alpha and "
                   "alpha_lin regimes (e.g. alpha = 0.01, 1, 100)");
@@ -1321,6 +1336,8 @@ static void print_value(const JobKey *k, const JobSpec *job, FILE *out)
         /* rho and N share n_width: print only the one that was given */
         if ((k->off == F(rho) && !job->width_is_rho) || (k->off == F(N) && job->width_is_rho))
             count = 0;
+        if (k->off == F(N) && job->n_width == 1 && job->N[0] == 0)
+            count = 0; /* a krr-only job without widths (validate's N = 0 stands for none) */
         for (int i = 0; i < count; i++) {
             if (k->type == KT_INTS)
                 fprintf(out, "%s%d", i ? ", " : "", ((const int *)(base + k->off))[i]);
@@ -1357,7 +1374,9 @@ static int key_relevant(const JobSpec *job, const JobKey *k)
 
 /* Keys at their default value are left out, so that a key added in a later version
  * does not change the identity (and resumability) of existing jobs. */
-void job_print_canonical(const JobSpec *job, FILE *out)
+/* for_hash: the text the identity hashes, where nn_method = classic is left out (it is
+ * the old auto's identity); the printed text says classic so that it parses back. */
+static void print_canonical(const JobSpec *job, FILE *out, int for_hash)
 {
     JobSpec def;
     job_defaults(&def);
@@ -1372,7 +1391,7 @@ void job_print_canonical(const JobSpec *job, FILE *out)
             int m = job->nn_method;
             if (m == NN_METHOD_DEFAULT && has(job, REGIME_NN))
                 m = NN_METHOD_VARPRO;
-            if (m != NN_METHOD_DEFAULT && m != NN_METHOD_CLASSIC)
+            if (m != NN_METHOD_DEFAULT && !(m == NN_METHOD_CLASSIC && for_hash))
                 fprintf(out, "%s.%s = %s\n", k->section, k->name, k->choices[m]);
             continue;
         }
@@ -1392,6 +1411,8 @@ void job_print_canonical(const JobSpec *job, FILE *out)
     }
 }
 
+void job_print_canonical(const JobSpec *job, FILE *out) { print_canonical(job, out, 0); }
+
 uint64_t job_hash(const JobSpec *job)
 {
     char *text = NULL;
@@ -1399,7 +1420,7 @@ uint64_t job_hash(const JobSpec *job)
     FILE *mem = open_memstream(&text, &len);
     if (!mem)
         return 0;
-    job_print_canonical(job, mem);
+    print_canonical(job, mem, 1);
     fclose(mem);
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++) {
