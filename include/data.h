@@ -46,6 +46,11 @@ double data_pop_risk_copt(const Target *t, const double *M, double *c_opt, doubl
 /* Mixture: exact Bayes 0-1 error through the chi^2_s law of ||U^T x||^2 (NaN for
  * quadratic). */
 double data_bayes_error(const Target *t);
+/* The population moment C = E[r x x^T] of the residual r = y - c - x^T M x of the model
+ * (c, M) (M d x d symmetric) — the one-step direction of SPEC §7: quadratic ebar I +
+ * 2 (B - M); mixture 1/2 sum_y [(y - c - tr(M S_y)) S_y - 2 S_y M S_y]. C d x d
+ * caller-allocated. Returns ebar = E r, or NaN when out of memory. O(d^2 s). */
+double data_pop_moment(const Target *t, double c, const double *M, double *C);
 /* Mixture: the best square-loss quadratic predictor of rank <= k (k >= s: M* = gamma U U^T)
  * — its 0-1 error (exact through the chi^2_k law; k >= s: the floor of the square-loss
  * regimes) and its risk R*_k = 2(1 + delta^2)/(2(1 + delta^2) + k delta^2) (trivial risk

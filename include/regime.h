@@ -85,11 +85,6 @@ int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a
  * solve. Returns 0 or -1. */
 int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
                  long *iterations, double *residual);
-/* onestep (SPEC §7): the population moment C = E[r x x^T] of the residual
- * r = y - c - x^T M x of the model (c, M) (M d x d symmetric) under the target:
- * quadratic ebar I + 2 (B - M); mixture 1/2 sum_y [(y - c - tr(M S_y)) S_y - 2 S_y M S_y].
- * C d x d caller-allocated. Returns ebar = E r, or NaN when out of memory. O(d^2 s). */
-double onestep_pop_moment(const Target *t, double c, const double *M, double *C);
 /* Which finite-n NT solver the last NT fit of this process used: "explicit" (dgelsd on
  * the design), "normal" (normal equations), "kernel" (n x n bordered system), "cg", or
  * "closed-form" (population). For diagnostics and tests. */

@@ -81,6 +81,10 @@ typedef struct {
     double risk_rf0;     /* onestep: population risk of the same RF readout at W0 */
 } TaskResult;
 
+/* The values of a result never written (those of a fresh /results row): NaN metrics,
+ * iterations -1, stop -1, dead -1, cause none, restarts 0. */
+void task_result_fill(TaskResult *r);
+
 /* Optional outputs, caller-allocated (NULL = not wanted). */
 typedef struct {
     double *M;           /* d x d trained quadratic form */

@@ -392,3 +392,58 @@ double data_lsq_risk(const Target *t, int k)
     double dl2 = t->delta * t->delta;
     return 2 * (1 + dl2) / (2 * (1 + dl2) + k * dl2);
 }
+
+/* The residual moment of a model, see data.h. */
+double data_pop_moment(const Target *t, double c, const double *M, double *C)
+{
+    int d = t->d;
+    size_t dd = (size_t)d * d;
+    double trM = 0;
+    for (int i = 0; i < d; i++)
+        trM += M[(size_t)i * d + i];
+    if (t->model == MODEL_MIXTURE) {
+        int s = t->s;
+        double dl = t->delta;
+        double *MU = malloc(sizeof(double) * (size_t)d * s);
+        double *K = malloc(sizeof(double) * (size_t)s * s);
+        double *UK = malloc(sizeof(double) * (size_t)d * s);
+        if (!MU || !K || !UK) {
+            free(MU);
+            free(K);
+            free(UK);
+            return NAN;
+        }
+        double k = mix_project(t, M, MU, K); /* K = U^T M U, k = tr K */
+        double ebar = -c - trM;
+        /* UK = U (-2 delta^2 K + delta (1 - delta k) I); C = UK U^T - 2 M + ebar I */
+        for (int i = 0; i < s; i++)
+            for (int j = 0; j < s; j++)
+                K[(size_t)i * s + j] = -2.0 * dl * dl * K[(size_t)i * s + j] +
+                                       (i == j ? dl * (1.0 - dl * k) : 0.0);
+        la_gemm('N', 'N', d, s, s, 1.0, t->U, s, K, s, 0.0, UK, s);
+        for (size_t q = 0; q < dd; q++)
+            C[q] = -2.0 * M[q];
+        la_gemm('N', 'T', d, d, s, 1.0, UK, s, t->U, s, 1.0, C, d);
+        for (int i = 0; i < d; i++) {
+            C[(size_t)i * d + i] += ebar;
+            for (int j = 0; j < i; j++) { /* exact symmetry */
+                double v = 0.5 * (C[(size_t)i * d + j] + C[(size_t)j * d + i]);
+                C[(size_t)i * d + j] = C[(size_t)j * d + i] = v;
+            }
+        }
+        free(MU);
+        free(K);
+        free(UK);
+        return ebar;
+    }
+    double trD = 0;
+    for (int i = 0; i < d; i++)
+        trD += t->B[(size_t)i * d + i] - M[(size_t)i * d + i];
+    double ebar = t->b0 - c + trD;
+    for (size_t q = 0; q < dd; q++)
+        C[q] = 2.0 * (t->B[q] - M[q]);
+    for (int i = 0; i < d; i++)
+        C[(size_t)i * d + i] += ebar;
+    la_flops_add(3.0 * (double)dd);
+    return ebar;
+}

@@ -81,17 +81,7 @@ static size_t row_pack(const TaskResult *r, unsigned char *out)
 }
 
 /* The /results fill for fields a shorter (older) row lacks. */
-static void row_fill(TaskResult *r)
-{
-    memset(r, 0, sizeof *r);
-    r->risk_train = r->risk_test = r->risk_pop = r->r0 = r->error_test = NAN;
-    r->bayes_error = r->theory = r->residual = r->flops = r->seconds = r->error_floor = NAN;
-    r->t_final = r->theta_dist = r->risk_nt = r->risk_ey = r->ebar = r->step_norm = NAN;
-    r->risk_rf0 = NAN;
-    r->dead = -1;
-    r->iterations = -1;
-    r->stop = -1;
-}
+static void row_fill(TaskResult *r) { task_result_fill(r); }
 
 static int row_unpack(const unsigned char *in, size_t len, TaskResult *r)
 {

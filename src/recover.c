@@ -61,11 +61,9 @@ static int apply_entry(void *vctx, const JournalEntry *e)
 static TaskResult crashed_row(void)
 {
     TaskResult r;
-    memset(&r, 0, sizeof r);
-    r.risk_train = r.risk_test = r.risk_pop = r.r0 = r.error_test = NAN;
-    r.bayes_error = r.theory = r.residual = r.seconds = r.error_floor = NAN;
-    r.t_final = r.theta_dist = r.risk_nt = r.risk_ey = r.ebar = r.step_norm = r.risk_rf0 = NAN;
-    r.dead = -1;
+    task_result_fill(&r);
+    r.iterations = 0; /* as these rows have always been written */
+    r.flops = 0;
     r.cause = CAUSE_CRASHED;
     r.stop = STOP_FAILED;
     return r;

@@ -10,7 +10,7 @@
  *   - population, quadratic: C = ebar I + 2 (B - M0), ebar = b0 - c0 + tr(B - M0);
  *     mixture (S_+- = I +- delta U U^T): C = 1/2 sum_y [(y - c0 - tr(M0 S_y)) S_y -
  *     2 S_y M0 S_y] = ebar I + delta (1 - delta k) U U^T - 2 M0 - 2 delta^2 U K U^T,
- *     K = U^T M0 U, k = tr K, ebar = -c0 - tr M0 (onestep_pop_moment);
+ *     K = U^T M0 U, k = tr K, ebar = -c0 - tr M0 (data_pop_moment);
  *     centred c0 is the population optimum (data_pop_risk_copt), so ebar = 0 to rounding;
  *   - n0 samples: T = (1/n0) sum_mu r_mu (W0 x_mu) x_mu^T in blocks of rows (O(n0 N d),
  *     never a d x d matrix); centred c0 = mean(y - x^T M0 x) over these samples, the
@@ -39,64 +39,6 @@
 
 #define ONESTEP_CHUNK 4096 /* step samples drawn per block */
 
-double onestep_pop_moment(const Target *t, double c, const double *M, double *C)
-{
-    int d = t->d;
-    size_t dd = (size_t)d * d;
-    double trM = 0;
-    for (int i = 0; i < d; i++)
-        trM += M[(size_t)i * d + i];
-    if (t->model == MODEL_MIXTURE) {
-        int s = t->s;
-        double dl = t->delta;
-        double *MU = malloc(sizeof(double) * (size_t)d * s);
-        double *K = malloc(sizeof(double) * (size_t)s * s);
-        double *UK = malloc(sizeof(double) * (size_t)d * s);
-        if (!MU || !K || !UK) {
-            free(MU);
-            free(K);
-            free(UK);
-            return NAN;
-        }
-        la_gemm('N', 'N', d, s, d, 1.0, M, d, t->U, s, 0.0, MU, s);   /* M U */
-        la_gemm('T', 'N', s, s, d, 1.0, t->U, s, MU, s, 0.0, K, s);   /* K = U^T M U */
-        double k = 0;
-        for (int i = 0; i < s; i++)
-            k += K[(size_t)i * s + i];
-        double ebar = -c - trM;
-        /* UK = U (-2 delta^2 K + delta (1 - delta k) I); C = UK U^T - 2 M + ebar I */
-        for (int i = 0; i < s; i++)
-            for (int j = 0; j < s; j++)
-                K[(size_t)i * s + j] = -2.0 * dl * dl * K[(size_t)i * s + j] +
-                                       (i == j ? dl * (1.0 - dl * k) : 0.0);
-        la_gemm('N', 'N', d, s, s, 1.0, t->U, s, K, s, 0.0, UK, s);
-        for (size_t q = 0; q < dd; q++)
-            C[q] = -2.0 * M[q];
-        la_gemm('N', 'T', d, d, s, 1.0, UK, s, t->U, s, 1.0, C, d);
-        for (int i = 0; i < d; i++) {
-            C[(size_t)i * d + i] += ebar;
-            for (int j = 0; j < i; j++) { /* exact symmetry */
-                double v = 0.5 * (C[(size_t)i * d + j] + C[(size_t)j * d + i]);
-                C[(size_t)i * d + j] = C[(size_t)j * d + i] = v;
-            }
-        }
-        free(MU);
-        free(K);
-        free(UK);
-        return ebar;
-    }
-    double trD = 0;
-    for (int i = 0; i < d; i++)
-        trD += t->B[(size_t)i * d + i] - M[(size_t)i * d + i];
-    double ebar = t->b0 - c + trD;
-    for (size_t q = 0; q < dd; q++)
-        C[q] = 2.0 * (t->B[q] - M[q]);
-    for (int i = 0; i < d; i++)
-        C[(size_t)i * d + i] += ebar;
-    la_flops_add(3.0 * (double)dd);
-    return ebar;
-}
-
 /* M0 = a0 W0^T W0 (d x d). */
 static void initial_model(int d, int N, const double *W0, double a0, double *M0)
 {
@@ -118,7 +60,7 @@ static int step_population(const FitInput *in, double a0, double *T, double *eba
     double c0 = 0;
     if (in->job->onestep_center && !isfinite(data_pop_risk_copt(in->target, M0, &c0, NULL)))
         goto out;
-    *ebar = onestep_pop_moment(in->target, c0, M0, C);
+    *ebar = data_pop_moment(in->target, c0, M0, C);
     if (isnan(*ebar))
         goto out;
     if (N > 0)

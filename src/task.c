@@ -47,6 +47,19 @@ const char *task_stop_name(int stop)
     return stop >= 0 && stop < STOP_COUNT ? stop_names[stop] : "?";
 }
 
+void task_result_fill(TaskResult *r)
+{
+    memset(r, 0, sizeof *r); /* padding too: rows are compared as bytes */
+    r->risk_train = r->risk_test = r->risk_pop = r->r0 = r->error_test = NAN;
+    r->bayes_error = r->theory = r->residual = r->flops = r->seconds = r->error_floor = NAN;
+    r->t_final = r->theta_dist = r->risk_nt = r->risk_ey = r->ebar = r->step_norm = NAN;
+    r->risk_rf0 = NAN;
+    r->dead = -1;
+    r->iterations = -1;
+    r->cause = CAUSE_NONE;
+    r->stop = -1;
+}
+
 int task_stop_is_converged(int stop)
 {
     return stop == STOP_EXACT || stop == STOP_CONVERGED || stop == STOP_HORIZON;
@@ -207,19 +220,11 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
 {
     double t0 = timer_now();
     la_flops_reset();
-    res->risk_train = res->risk_test = res->risk_pop = res->r0 = NAN;
-    res->error_test = res->bayes_error = res->theory = NAN;
+    task_result_fill(res);
     res->iterations = 0;
-    res->residual = NAN;
     res->flops = 0;
     res->seconds = 0;
-    res->cause = CAUSE_NONE;
     res->stop = STOP_EXACT;
-    res->restarts = 0;
-    res->error_floor = NAN;
-    res->t_final = res->theta_dist = res->risk_nt = res->risk_ey = NAN;
-    res->ebar = res->step_norm = res->risk_rf0 = NAN;
-    res->dead = -1;
 
     int d = t->d, N = t->N;
     long n = t->n;

@@ -323,7 +323,7 @@ static void test_lowrank(JobSpec *job)
     job->onestep_a0 = ONESTEP_A0_INV_N;
 }
 
-/* Monte Carlo of E[r x x^T] against onestep_pop_moment: every entry within 4 s.e. */
+/* Monte Carlo of E[r x x^T] against data_pop_moment: every entry within 4 s.e. */
 static void mc_moment(JobSpec *job, int model, double c, double a0, const char *what)
 {
     int d = 6, N = 4;
@@ -336,7 +336,7 @@ static void mc_moment(JobSpec *job, int model, double c, double a0, const char *
     double *X = malloc(sizeof(double) * chunk * d), *y = malloc(sizeof(double) * chunk);
     task_initial_weights(job, d, N, 0, W0, a);
     model0(d, N, W0, a0, M0);
-    double ebar = onestep_pop_moment(tg, c, M0, C);
+    double ebar = data_pop_moment(tg, c, M0, C);
     RngKey key = rng_key(99, 777, (uint32_t)model, (uint32_t)d, 0);
     for (long j0 = 0; j0 < n; j0 += chunk) {
         data_sample(tg, key, j0, chunk, X, y);
