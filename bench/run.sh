@@ -42,7 +42,15 @@ for b in "$@"; do
 done
 
 echo
-echo "== 2. end to end: bench/e2e.ini, lazysweep on 1 rank vs NumPy baseline, 1 core each"
+echo "== 2. headline: default job settings (bench/headline.ini) against what a user would write"
+echo "   in NumPy (bench/straightforward.py: explicit features + lstsq, fixed-step GD), 1 core each"
+rm -f "$OUT/headline.h5" "$OUT/headline.h5.journal" "$OUT/headline.h5.lock"
+$MPIRUN -np 1 "$LS" run bench/headline.ini -o "$OUT/headline.h5" --quiet >"$OUT/headline.log" 2>&1 || {
+    echo "bench: lazysweep run failed:"; cat "$OUT/headline.log"; status=1; }
+"$PY" bench/straightforward.py "$OUT/headline.h5" || status=1
+
+echo
+echo "== 2b. end to end: bench/e2e.ini, lazysweep on 1 rank vs NumPy baseline, 1 core each"
 rm -f "$OUT/e2e.h5" "$OUT/e2e.h5.journal" "$OUT/e2e.h5.lock"
 t0=$(now)
 # shellcheck disable=SC2086

@@ -93,6 +93,7 @@ const volatile sig_atomic_t *sched_stop_flag(void);
 void sched_bcast(void *buf, size_t bytes, int root);
 int sched_agree_max(int value);          /* max over ranks: errors propagate */
 int sched_agree_min(int value);          /* min over ranks (negative error codes) */
+void sched_sum_longs(long *v, int n);    /* v[0..n) summed over ranks, in place */
 /* Hostnames of all ranks as one string "host1 host2 ..." (distinct, in rank order) on
  * every rank; caller frees. */
 char *sched_hostnames(void);
@@ -111,13 +112,15 @@ int sched_leave(int rc);
  * indexed by id), `cost` (estimated seconds per task id) and `isolate` (per task id, how
  * many deaths of a rank it was in flight at: 1 = dispatch it in a batch of its own, >= 2 =
  * alone with nothing else running, so that the next death is charged to it only; may be
+ * NULL) and `group` (per task id, its data group 0, 1, ...: tasks of a group share data,
+ * so a worker gets the next task of its last group where largest-first allows; may be
  * NULL) are read (NULL elsewhere).
  * On rank 0, `total` is the number of tasks the progress line counts against (including
  * ones already done before this run: `already_done`). Fills `sum` (see SchedSummary).
  * Returns when every rank has stopped; no sync is called after the last task (the
  * caller closes the file collectively). */
 void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue, long count,
-               const int *attempts, const double *cost, const uint8_t *isolate, long total,
-               long already_done, SchedSummary *sum);
+               const int *attempts, const double *cost, const uint8_t *isolate,
+               const int *group, long total, long already_done, SchedSummary *sum);
 
 #endif

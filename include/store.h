@@ -25,6 +25,7 @@ enum {
     STORE_EFOREIGN = -3, /* exists but is not a lazysweep results file (untouched) */
     STORE_EJOB = -4,     /* a lazysweep file made from another job (hash differs; untouched) */
     STORE_EFULL = -5,    /* /runs has no free record left */
+    STORE_EOLD = -7,     /* a results file of an earlier format: readable, never resumed */
     STORE_EBAD = -6      /* a results file whose structure is damaged or hand-edited, or does
                           * not match the job (store_error says what; untouched) */
 };
@@ -32,7 +33,12 @@ enum {
 enum { STORE_PENDING = 0, STORE_DONE = 1, STORE_FAILED = 2 };
 
 #define STORE_FORMAT "lazysweep-results"
-#define STORE_FORMAT_VERSION 1
+/* 2: the sampling transform (vectorised, SLEEF), nt's ridgeless solution (minimum
+ * parameter norm) and auto NN at N >= d (solved exactly) changed the numbers a task
+ * gives. Files of format 1 are read (status, aggregate, analysis, repair) but never
+ * resumed: their rows would mix with rows of another release. */
+#define STORE_FORMAT_VERSION 2
+#define STORE_FORMAT_OLDEST 1     /* the oldest format the readers accept */
 #define STORE_RUNS_CAPACITY 512   /* run records per file (/runs rows) */
 #define STORE_JOB_TEXT_MAX 60000  /* job text bytes (kept in one compact attribute) */
 
@@ -157,6 +163,9 @@ int store_read_curve(const Store *st, long id, double *train, double *test, long
  * hdf5_version, mpi_version, blas_version, created, format). Returns a malloc'd string
  * (caller frees) or NULL. */
 char *store_read_attr(const Store *st, const char *name);
+/* STORE_OK when the file is of this release's format (only such a file may be resumed),
+ * STORE_EOLD (store_error says which) for an earlier one, STORE_ERR. Independent. */
+int store_check_current(const Store *st);
 /* Up to `cap` used /runs records in order; returns how many, or STORE_ERR. */
 int store_read_runs(const Store *st, StoreRun *runs, int cap);
 

@@ -101,8 +101,8 @@ typedef struct {
 int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *stop,
              TaskResult *res, TaskExtras *extras);
 
-/* Frees the small LRU cache of (target, test set) pairs that task_run keeps between tasks of
- * the same (model, d, replicate). Safe to call any time. */
+/* Frees the targets, test and training sets task_run keeps between tasks that share them
+ * (include/datacache.h). Safe to call any time. */
 void task_cache_clear(void);
 /* The initial weights of (d, replicate): W0 (N x d row-major), a0 (N), streams as in
  * src/task.c (row i is sub-stream i: the first N rows do not depend on N). */

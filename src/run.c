@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "datacache.h"
 #include "fault.h"
 #include "grid.h"
 #include "journal.h"
@@ -198,6 +199,7 @@ typedef struct {
     int *attempts;
     double *cost;
     uint8_t *isolate;  /* dispatches without a result so far: such tasks go last, alone */
+    int *group;        /* per task id: its data group (model, d, n, replicate), 0, 1, ... */
 } Queue;
 
 static const double *sort_cost; /* qsort has no context argument */
@@ -211,6 +213,40 @@ static int by_cost_desc(const void *a, const void *b)
     if (sort_cost[x] != sort_cost[y])
         return sort_cost[x] < sort_cost[y] ? 1 : -1;
     return x < y ? -1 : x > y; /* stable: the grid order */
+}
+
+static const Task *sort_tasks;
+static int by_data(const void *a, const void *b)
+{
+    const Task *x = &sort_tasks[*(const long *)a], *y = &sort_tasks[*(const long *)b];
+    if (x->model != y->model)
+        return x->model < y->model ? -1 : 1;
+    if (x->d != y->d)
+        return x->d < y->d ? -1 : 1;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    return (x->replicate > y->replicate) - (x->replicate < y->replicate);
+}
+
+/* Tasks with the same (model, d, n, replicate) share their target, test and training
+ * sets: one group each, numbered 0, 1, ... */
+static int *data_groups(const Grid *g)
+{
+    long n = g->count;
+    long *ids = ls_malloc(sizeof(long) * (size_t)(n > 0 ? n : 1));
+    int *group = ls_malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    for (long i = 0; i < n; i++)
+        ids[i] = i;
+    sort_tasks = g->tasks;
+    qsort(ids, (size_t)n, sizeof(long), by_data);
+    int k = -1;
+    for (long i = 0; i < n; i++) {
+        if (i == 0 || by_data(&ids[i - 1], &ids[i]) != 0)
+            k++;
+        group[ids[i]] = k;
+    }
+    free(ids);
+    return group;
 }
 
 static void build_queue(RunCtx *c, const CliArgs *args, const RecoverTask *plan, Queue *q)
@@ -240,6 +276,7 @@ static void build_queue(RunCtx *c, const CliArgs *args, const RecoverTask *plan,
     sort_cost = q->cost;
     sort_last = last;
     qsort(q->queue, (size_t)q->count, sizeof(long), by_cost_desc);
+    q->group = data_groups(&c->grid);
 }
 
 /* ---- prolog: validate, lock, create or check and recover, journal (rank 0) ---------- */
@@ -276,6 +313,10 @@ static int refuse(const char *path, const char *job, const char *hash, int rc,
                       : "");
     else if (rc == STORE_EFOREIGN)
         log_error("%s: exists but is %s; give another -o", path, store_error());
+    else if (rc == STORE_EOLD)
+        log_error("%s: %s: resuming would mix two releases' results in one file; finish it "
+                  "with the release that made it (see `lazysweep status`), or give another "
+                  "-o (status, aggregate and analysis/ still read it)", path, store_error());
     else if (rc == STORE_EBAD)
         log_error("%s: %s: damaged, or made by another version or job; give another -o", path,
                   store_error());
@@ -288,7 +329,15 @@ static int refuse(const char *path, const char *job, const char *hash, int rc,
 static int resume_rank0(RunCtx *c, const CliArgs *args, const char *hash, RecoverTask **plan)
 {
     Store *st = NULL;
-    int rc = store_open_readonly(c->path, hash, &st);
+    /* the format first: a file of an earlier release is refused as such, whatever job */
+    int rc = store_open_readonly(c->path, NULL, &st);
+    if (rc == STORE_OK)
+        rc = store_check_current(st);
+    if (st && store_close(st) != STORE_OK && rc == STORE_OK)
+        rc = STORE_ERR;
+    st = NULL;
+    if (rc == STORE_OK)
+        rc = store_open_readonly(c->path, hash, &st);
     if (rc == STORE_OK)
         rc = store_check_grid(st, &c->job, &c->grid);
     int close_rc = st ? store_close(st) : STORE_OK;
@@ -454,6 +503,7 @@ int run_main(const CliArgs *args)
     SchedSummary sum;
     memset(&sum, 0, sizeof sum);
     long done_now = 0, failed_now = 0, pending_now = 0;
+    long data_reuse[4] = {0, 0, 0, 0}; /* training hits, draws; target hits, draws */
     int ran = 0;
     int status = c.rank == 0 ? prolog_rank0(args, &c, &lock, &q) : LS_EXIT_OK;
     status = sched_agree_max(status);       /* rank 0 decides, everyone agrees */
@@ -482,9 +532,16 @@ int run_main(const CliArgs *args)
         SchedOptions opt = {args->max_tasks, args->time_limit, args->sync_every, 0.05, args->quiet};
         SchedWork work = {sizeof(Task), sizeof(TaskResult), describe, execute, dispatched,
                           record, commit, sync_point, &c};
-        sched_run(&work, &opt, q.queue, q.count, q.attempts, q.cost, q.isolate, q.total,
-                  q.done + q.failed, &sum);
+        datacache_stats_reset();
+        const char *aff = getenv("LAZYSWEEP_AFFINITY"); /* "0": plain largest first (bench) */
+        sched_run(&work, &opt, q.queue, q.count, q.attempts, q.cost, q.isolate,
+                  aff && !strcmp(aff, "0") ? NULL : q.group,
+                  q.total, q.done + q.failed, &sum);
         ran = 1;
+        DataCacheStats ds = datacache_stats();
+        long reuse[4] = {ds.train_hits, ds.train_draws, ds.target_hits, ds.target_draws};
+        sched_sum_longs(reuse, 4); /* collective: every rank is back from the sweep */
+        memcpy(data_reuse, reuse, sizeof reuse);
         if (c.rank == 0) {
             /* from what the master knows: reading /status back would need a sync to
              * see the workers' writes on every file system */
@@ -526,6 +583,10 @@ int run_main(const CliArgs *args)
         fprintf(stderr, "lazysweep: %s: %ld ok, %ld failed, %ld pending of %ld tasks "
                 "(this run: %ld done, %ld failed in %.1f s); exit %d\n", args->out, done_now,
                 failed_now, pending_now, c.grid.count, sum.done, sum.failed, sum.seconds, status);
+        if (data_reuse[0] + data_reuse[1] + data_reuse[2] + data_reuse[3] > 0)
+            fprintf(stderr, "lazysweep: data reuse: training sets %ld of %ld tasks, test sets "
+                    "and targets %ld of %ld\n", data_reuse[0], data_reuse[0] + data_reuse[1],
+                    data_reuse[2], data_reuse[2] + data_reuse[3]);
         if (getenv("LAZYSWEEP_REPORT_MASTER_CPU"))
             fprintf(stderr, "lazysweep: master cpu %.3f s of %.3f s wall (%.2f%%), %ld "
                     "reports, %.0f tasks/s\n", sum.master_cpu, sum.seconds,
@@ -538,6 +599,7 @@ int run_main(const CliArgs *args)
     free(q.attempts);
     free(q.cost);
     free(q.isolate);
+    free(q.group);
     grid_free(&c.grid);
     sched_finalize();
     /* Rank 0 speaks for the job: mpirun aborts the others when a rank exits non-zero,

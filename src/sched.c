@@ -158,6 +158,13 @@ static int agree(int value, MPI_Op op)
 }
 
 int sched_agree_max(int value) { return agree(value, MPI_MAX); }
+
+void sched_sum_longs(long *v, int n)
+{
+    MPI_Request req;
+    MPI_Iallreduce(MPI_IN_PLACE, v, n, MPI_LONG, MPI_SUM, MPI_COMM_WORLD, &req);
+    wait_request(&req);
+}
 int sched_agree_min(int value) { return agree(value, MPI_MIN); }
 
 char *sched_hostnames(void)
@@ -244,6 +251,13 @@ typedef struct {
     const int *attempts;
     const double *cost;
     const uint8_t *isolate;    /* per task id: run it alone (may be NULL) */
+    const int *group;          /* per task id: its data group (may be NULL) */
+    uint8_t *taken;            /* per queue position: dispatched or passed over */
+    long taken_count;
+    long *group_head;          /* per group: its first queue position not taken, or -1 */
+    long *group_next;          /* per queue position: the next one of its group, or -1 */
+    int *rank_group;           /* per rank: the group of its last task, or -1 */
+    double cost_left;          /* estimated cost of the positions not taken */
     double deadline;           /* 0 = none */
     double rate_seconds, rate_cost; /* observed seconds vs estimated cost, for the time limit */
     int stopping;              /* no new work */
@@ -285,7 +299,7 @@ static int must_stop(Master *m)
     if (stop_flag) {
         m->sum->interrupted = 1;
         m->stopping = 1;
-    } else if (m->next >= m->count) {
+    } else if (m->taken_count >= m->count) {
         m->stopping = 1;
     } else if (m->opt->max_tasks > 0 && m->sum->dispatched >= m->opt->max_tasks) {
         m->stopping = 1;
@@ -301,19 +315,63 @@ static int must_stop(Master *m)
 static int single(const Master *m, long id) { return m->isolate && m->isolate[id] >= 1; }
 static int isolated(const Master *m, long id) { return m->isolate && m->isolate[id] >= 2; }
 
-/* Next batch into ids/atts/specs: at least one task, more while their predicted time
- * stays small. With a time limit, tasks that would not finish in time are passed over
- * (they stay pending) and smaller ones that fit are taken. A task that was running when a
- * rank died goes in a batch of its own, so that the next death is charged to no batch-mate. */
-static int next_batch(Master *m, long *ids, int *atts, char *specs)
+/* ---- which task next: largest first, with data affinity ----
+ * Tasks of one data group (same training and test sets, include/datacache.h) go to the
+ * worker that ran the group's last task, so that it reuses the data it holds, as long as
+ * this does not break largest-first where it matters: the group's next task is at least
+ * a quarter of the largest one left, or the work left is still large against the largest
+ * task (the tail, where the order decides the wall time, is far away). Otherwise, and
+ * for a worker without a group, the largest task left. */
+static long first_free(Master *m)
+{
+    while (m->next < m->count && m->taken[m->next])
+        m->next++;
+    return m->next < m->count ? m->next : -1;
+}
+
+static long pick(Master *m, int rank)
+{
+    long head = first_free(m);
+    int g = m->group && rank >= 0 ? m->rank_group[rank] : -1;
+    if (head < 0 || g < 0)
+        return head;
+    long p = m->group_head[g];
+    while (p >= 0 && m->taken[p])
+        p = m->group_next[p];
+    m->group_head[g] = p;
+    if (p < 0 || (m->isolate && (m->isolate[m->queue[head]] || m->isolate[m->queue[p]])))
+        return head; /* suspects keep their order: alone means alone */
+    double mine = m->cost[m->queue[p]], top = m->cost[m->queue[head]];
+    if (n_ranks == 1)
+        return p; /* one worker: the order changes no wall time */
+    return mine >= 0.25 * top || m->cost_left >= 20.0 * (n_ranks - 1) * top ? p : head;
+}
+
+static void take(Master *m, long p, int rank)
+{
+    long id = m->queue[p];
+    m->taken[p] = 1;
+    m->taken_count++;
+    m->cost_left -= m->cost[id];
+    if (m->group && rank >= 0)
+        m->rank_group[rank] = m->group[id];
+}
+
+/* Next batch for `rank` into ids/atts/specs: at least one task, more while their
+ * predicted time stays small. With a time limit, tasks that would not finish in time are
+ * passed over (they stay pending) and smaller ones that fit are taken. A task that was
+ * running when a rank died goes in a batch of its own, so that the next death is charged
+ * to no batch-mate. */
+static int next_batch(Master *m, int rank, long *ids, int *atts, char *specs)
 {
     int k = 0;
     double t = 0;
     while (k < MAX_BATCH && !must_stop(m)) {
-        long id = m->queue[m->next];
+        long pos = pick(m, rank);
+        long id = m->queue[pos];
         double p = predict(m, id);
         if (m->deadline > 0 && timer_now() + p > m->deadline) {
-            m->next++;
+            take(m, pos, -1);
             m->sum->skipped_time++;
             m->sum->time_limited = 1;
             continue;
@@ -325,7 +383,7 @@ static int next_batch(Master *m, long *ids, int *atts, char *specs)
         atts[k] = m->attempts[id] + 1;
         if (m->w->describe && specs)
             m->w->describe(m->w->ctx, id, specs + (size_t)k * m->spec_stride);
-        m->next++;
+        take(m, pos, rank);
         m->sum->dispatched++;
         k++;
     }
@@ -335,7 +393,7 @@ static int next_batch(Master *m, long *ids, int *atts, char *specs)
 /* Is the next task one to isolate (nothing else may run beside it)? */
 static int next_isolated(Master *m)
 {
-    return !must_stop(m) && isolated(m, m->queue[m->next]);
+    return !must_stop(m) && isolated(m, m->queue[first_free(m)]);
 }
 
 static int record(Master *m, long id, int outcome, int attempt, int rank, int stored,
@@ -362,7 +420,7 @@ static void master_serial(Master *m, const SchedWork *w)
     char *specs = ls_malloc(MAX_BATCH * m->spec_stride + 1);
     char *report = ls_malloc(m->report_stride + 1);
     while (!must_stop(m)) {
-        int nb = next_batch(m, ids, atts, specs);
+        int nb = next_batch(m, 0, ids, atts, specs);
         if (nb == 0)
             break;
         /* the dispatch is durable (and so every earlier result) before the batch runs */
@@ -484,7 +542,7 @@ static void master_parallel(Master *m, const SchedWork *w)
                     i++; /* keeps waiting */
                     continue;
                 }
-                int nb = next_batch(m, ids, atts, specs);
+                int nb = next_batch(m, r->dest, ids, atts, specs);
                 if (nb > 0 && w->dispatched && w->dispatched(w->ctx, r->dest, ids, atts, nb) < 0) {
                     fail(m);
                     m->sum->dispatched -= nb;
@@ -611,11 +669,37 @@ static void worker(const SchedWork *w, SchedSummary *sum)
     free(order);
 }
 
+/* Per group, its queue positions in queue order (a list through group_next). */
+static void affinity_setup(Master *m, const int *group)
+{
+    m->taken = ls_calloc((size_t)(m->count > 0 ? m->count : 1), 1);
+    for (long p = 0; p < m->count; p++)
+        m->cost_left += m->cost[m->queue[p]];
+    int groups = 0;
+    for (long p = 0; group && p < m->count; p++)
+        groups = group[m->queue[p]] >= groups ? group[m->queue[p]] + 1 : groups;
+    if (groups == 0)
+        return;
+    m->group = group;
+    m->group_head = ls_malloc(sizeof(long) * (size_t)groups);
+    m->group_next = ls_malloc(sizeof(long) * (size_t)m->count);
+    m->rank_group = ls_malloc(sizeof(int) * (size_t)n_ranks);
+    for (int g = 0; g < groups; g++)
+        m->group_head[g] = -1;
+    for (int r = 0; r < n_ranks; r++)
+        m->rank_group[r] = -1;
+    for (long p = m->count - 1; p >= 0; p--) {
+        int g = group[m->queue[p]];
+        m->group_next[p] = m->group_head[g];
+        m->group_head[g] = p;
+    }
+}
+
 /* ---- entry ------------------------------------------------------------------------- */
 
 void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue, long count,
-               const int *attempts, const double *cost, const uint8_t *isolate, long total,
-               long already_done, SchedSummary *sum)
+               const int *attempts, const double *cost, const uint8_t *isolate,
+               const int *group, long total, long already_done, SchedSummary *sum)
 {
     double t0 = timer_now();
     memset(sum, 0, sizeof *sum);
@@ -635,6 +719,7 @@ void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue
     m.attempts = attempts;
     m.cost = cost;
     m.isolate = isolate;
+    affinity_setup(&m, group);
     m.deadline = opt->time_limit > 0 ? t0 + opt->time_limit : 0;
     m.sum = sum;
     m.spec_stride = round8(work->spec_bytes);
@@ -646,7 +731,11 @@ void sched_run(const SchedWork *work, const SchedOptions *opt, const long *queue
     else
         master_parallel(&m, work);
     sum->master_cpu = timer_cpu() - c0;
-    sum->remaining = count - m.next + m.undispatched + sum->skipped_time;
+    sum->remaining = count - m.taken_count + m.undispatched + sum->skipped_time;
+    free(m.taken);
+    free(m.group_head);
+    free(m.group_next);
+    free(m.rank_group);
     sum->seconds = timer_now() - t0;
     const char *why = sum->io_failed ? "stopped: a result or the journal could not be written" :
                       sum->interrupted ? "stopped by a signal" :

@@ -121,6 +121,9 @@ int status_main(const CliArgs *args)
         for (long k = 0; ok && k < m; k++)
             tally(&y, first + k, &tasks[k], &plan[first + k], &res[k]);
     }
+    char old_format[300] = "", *made_by = store_read_attr(st, "program_version");
+    if (store_check_current(st) == STORE_EOLD)
+        snprintf(old_format, sizeof old_format, "%s", store_error());
     store_close(st);
     if (!ok) {
         log_error("%s: cannot read the results file", args->file);
@@ -255,14 +258,19 @@ int status_main(const CliArgs *args)
         if (!complete && isfinite(eta))
             printf("mean task %.3g s; ETA about %.0f s on %d worker%s%s\n", mean, eta, workers,
                    workers > 1 ? "s" : "", running ? "" : " (when resumed with as many ranks)");
+        if (old_format[0]) /* readable here, resumable only by the release that made it */
+            printf("format: %s; made by lazysweep %s: this release reads it but does not "
+                   "resume it\n", old_format, made_by ? made_by : "(unknown)");
         printf("%s\n", complete ? (total[STORE_FAILED] ? "complete, with failed tasks (rerun them "
                                    "with run --retry-failed)" : "complete")
                         : total[STORE_PENDING] == 0 ? "complete in the journal: run the same command "
                                    "again (or `lazysweep repair`) to write the last results into the file"
+                                : old_format[0] ? "incomplete: resume it with the release that made it"
                                 : "incomplete: run the same command again to resume");
     }
     free(name);
     free(hash);
+    free(made_by);
     free(plan);
     free(tasks);
     free(status);

@@ -87,7 +87,8 @@ void store_set_error(const char *fmt, ...)
 
 const char *store_error(void) { return last_error[0] ? last_error : "HDF5 error"; }
 
-/* STORE_OK when `file` is a lazysweep results file (and made from job_hash, if given). */
+/* STORE_OK when `file` is a lazysweep results file of a format this release reads (and
+ * made from job_hash, if given). */
 int store_check_file(hid_t file, const char *job_hash)
 {
     char *format = store_attr_get_string(file, "format");
@@ -96,8 +97,12 @@ int store_check_file(hid_t file, const char *job_hash)
     int rc = STORE_OK;
     if (!format || strcmp(format, STORE_FORMAT) != 0 || !hash ||
         store_attr_get_long(file, "format_version", &version) < 0 ||
-        version != STORE_FORMAT_VERSION) {
-        store_set_error("not a lazysweep results file");
+        version < STORE_FORMAT_OLDEST || version > STORE_FORMAT_VERSION) {
+        if (format && hash && version > STORE_FORMAT_VERSION)
+            store_set_error("a lazysweep results file of a newer format (%ld; this release "
+                            "reads %d to %d)", version, STORE_FORMAT_OLDEST, STORE_FORMAT_VERSION);
+        else
+            store_set_error("not a lazysweep results file");
         rc = STORE_EFOREIGN;
     } else if (job_hash && strcmp(hash, job_hash) != 0) {
         store_set_error("made from another job (job hash %s)", hash);
@@ -642,6 +647,18 @@ done:
 char *store_read_attr(const Store *st, const char *name)
 {
     return store_attr_get_string(st->file, name);
+}
+
+int store_check_current(const Store *st)
+{
+    long version = 0;
+    if (store_attr_get_long(st->file, "format_version", &version) < 0)
+        return STORE_ERR;
+    if (version == STORE_FORMAT_VERSION)
+        return STORE_OK;
+    store_set_error("made by an earlier lazysweep release (results format %ld; this one writes "
+                    "%d, whose random numbers and solvers differ)", version, STORE_FORMAT_VERSION);
+    return STORE_EOLD;
 }
 
 int store_read_runs(const Store *st, StoreRun *runs, int cap)

@@ -16,8 +16,8 @@
  *             n0 samples of the one step, their own stream (not the training set's)
  * RF, NT and NN at the same (model, d, N, n, replicate) therefore see the same target,
  * W0, a0, training and test sets.
- * A small LRU cache keeps recent (target, test set) pairs since a worker runs many tasks
- * with the same (model, d, replicate); task_cache_clear frees it. */
+ * Targets, test sets and training sets are shared by every task of their key: a worker
+ * keeps them between tasks (src/datacache.c); task_cache_clear frees them. */
 #include "task.h"
 
 #include <math.h>
@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "datacache.h"
 #include "linalg.h"
 #include "regime.h"
 #include "risk.h"
@@ -79,112 +80,7 @@ int task_judge_stop(const JobSpec *job, int regime, long n, int stop, double ris
     return stop;             /* budget, linesearch */
 }
 
-/* ---- cache of (target, test set) ----
- * Tasks come largest first, so consecutive tasks on a worker rarely share a target:
- * keep a few entries, least recently used out first, within a memory cap (a test set
- * is test_samples x d doubles: 36 MB at d = 450). Entries are pure functions of their
- * key, so the cache never changes a result. */
-#define CACHE_ENTRIES 8
-#define CACHE_BYTES (512.0 * 1024 * 1024)
-
-typedef struct {
-    int valid;
-    uint64_t seed;
-    int model, target, rank, s, d, replicate;
-    double noise, delta;
-    long n_test;
-    Target *t;
-    double *Xt, *yt;
-    double bayes;
-    unsigned long used;  /* last use, for eviction */
-} TaskCache;
-
-static TaskCache caches[CACHE_ENTRIES];
-static unsigned long cache_clock;
-
-static void cache_free(TaskCache *c)
-{
-    data_target_free(c->t);
-    free(c->Xt);
-    free(c->yt);
-    memset(c, 0, sizeof *c);
-}
-
-void task_cache_clear(void)
-{
-    for (int i = 0; i < CACHE_ENTRIES; i++)
-        cache_free(&caches[i]);
-}
-
-static int cache_match(const TaskCache *c, const JobSpec *job, int model, int d, int replicate,
-                       long nt)
-{
-    return c->valid && c->seed == job->seed && c->model == model && c->target == job->target &&
-           c->rank == job->rank && c->s == job->mixture_rank && c->d == d &&
-           c->replicate == replicate && c->noise == job->noise &&
-           c->delta == job->mixture_delta && c->n_test == nt;
-}
-
-static double cache_bytes(const TaskCache *c)
-{
-    return c->valid ? 8.0 * (double)c->n_test * (c->d + 1) + 8.0 * c->d * c->d : 0;
-}
-
-/* The entry of (model, d, replicate), made if needed; NULL when out of memory. */
-static const TaskCache *cache_get(const JobSpec *job, int model, int d, int replicate)
-{
-    long nt = job->test_samples > 0 ? job->test_samples : 0;
-    for (int i = 0; i < CACHE_ENTRIES; i++)
-        if (cache_match(&caches[i], job, model, d, replicate, nt)) {
-            caches[i].used = ++cache_clock;
-            return &caches[i];
-        }
-    /* evict least recently used entries until a slot is free and the cap holds */
-    double need = 8.0 * (double)nt * (d + 1) + 8.0 * d * d;
-    TaskCache *c = NULL;
-    for (;;) {
-        double total = need;
-        TaskCache *lru = NULL;
-        for (int i = 0; i < CACHE_ENTRIES; i++) {
-            total += cache_bytes(&caches[i]);
-            if (!caches[i].valid)
-                c = c ? c : &caches[i];
-            else if (!lru || caches[i].used < lru->used)
-                lru = &caches[i];
-        }
-        if (c && (total <= CACHE_BYTES || !lru))
-            break;
-        cache_free(lru);
-        c = NULL;
-    }
-    c->t = data_target_create(job, model, d, replicate);
-    if (!c->t)
-        return NULL;
-    if (nt > 0) {
-        c->Xt = malloc(sizeof(double) * (size_t)nt * d);
-        c->yt = malloc(sizeof(double) * (size_t)nt);
-        RngKey key = rng_key(job->seed, RNG_SITE_TEST, (uint32_t)model, (uint32_t)d,
-                             (uint32_t)replicate);
-        if (!c->Xt || !c->yt || data_sample(c->t, key, 0, nt, c->Xt, c->yt)) {
-            cache_free(c);
-            return NULL;
-        }
-    }
-    c->bayes = data_bayes_error(c->t);
-    c->seed = job->seed;
-    c->model = model;
-    c->target = job->target;
-    c->rank = job->rank;
-    c->s = job->mixture_rank;
-    c->d = d;
-    c->replicate = replicate;
-    c->noise = job->noise;
-    c->delta = job->mixture_delta;
-    c->n_test = nt;
-    c->valid = 1;
-    c->used = ++cache_clock;
-    return c;
-}
+void task_cache_clear(void) { datacache_clear(); }
 
 void task_initial_weights(const JobSpec *job, int d, int N, int replicate, double *W0,
                           double *a0)
@@ -228,19 +124,19 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
 
     int d = t->d, N = t->N;
     long n = t->n;
-    double *W0 = NULL, *a0 = NULL, *X = NULL, *y = NULL, *M = NULL;
+    double *W0 = NULL, *a0 = NULL, *M = NULL;
+    const double *X = NULL, *y = NULL;
     const Regime *rg = regime_find(job_regime_name(t->regime));
     if (!rg || d <= 0 || N < 0 || n == 0) {
         res->cause = CAUSE_INVALID;
         goto done;
     }
-    const TaskCache *cache = cache_get(job, t->model, d, t->replicate);
+    const CachedTarget *cache = datacache_target(job, t->model, d, t->replicate);
     if (!cache) {
         res->cause = CAUSE_NOMEM;
         goto done;
     }
     const Target *tg = cache->t;
-    la_flops_reset(); /* the cached target and test set are not the task's own work */
     res->r0 = data_r0(tg);
     res->bayes_error = cache->bayes;
     W0 = malloc(sizeof(double) * (size_t)(N > 0 ? N : 1) * d);
@@ -252,17 +148,13 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
     }
     task_initial_weights(job, d, N, t->replicate, W0, a0);
     if (n > 0) {
-        X = malloc(sizeof(double) * (size_t)n * d);
-        y = malloc(sizeof(double) * (size_t)n);
-        if (!X || !y) {
-            res->cause = CAUSE_NOMEM;
-            goto done;
-        }
-        if (data_sample(tg, task_train_key(job, t->model, d, n, t->replicate), 0, n, X, y)) {
+        if (datacache_train(job, tg, task_train_key(job, t->model, d, n, t->replicate), t->model,
+                            d, n, t->replicate, &X, &y)) {
             res->cause = CAUSE_NOMEM;
             goto done;
         }
     }
+    la_flops_reset(); /* targets and samples, shared or not, are not the task's own work */
     FitInput in;
     memset(&in, 0, sizeof in);
     in.job = job;
@@ -362,8 +254,6 @@ done:
     }
     free(W0);
     free(a0);
-    free(X);
-    free(y);
     free(M);
     res->flops = la_flops();
     res->seconds = timer_now() - t0;

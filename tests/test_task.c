@@ -1,10 +1,11 @@
 /* test_task: task_run on small jobs — paired regimes (same W0 and data), determinism,
- * W0 rows independent of N, cache invalidation, null regime, failure causes. */
+ * W0 rows independent of N, cache invalidation and data shared across tasks, null regime, failure causes. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data.h"
+#include "datacache.h"
 #include "harness.h"
 #include "job.h"
 #include "linalg.h"
@@ -97,6 +98,34 @@ int main(void)
     run(&job, MODEL_QUADRATIC, 4, n, REGIME_NT, 1, &rf2);
     CHECK(same_result(&nt.res, &rf2.res) && memcmp(nt.M, rf2.M, sizeof nt.M) == 0,
           "NT task bitwise reproducible (cold cache)");
+
+    GROUP("data shared across tasks");
+    /* A warm run (the training set of the task before, then a different one, then back)
+     * equals a cold one bit for bit, and the counts say what was reused. */
+    task_cache_clear();
+    datacache_stats_reset();
+    Run warm[4], cold;
+    run(&job, MODEL_QUADRATIC, 4, n, REGIME_RF, 1, &warm[0]);
+    run(&job, MODEL_QUADRATIC, 3, n, REGIME_NT, 1, &warm[1]);     /* same (d, n, rep) */
+    run(&job, MODEL_QUADRATIC, 4, 2 * n, REGIME_RF, 1, &warm[2]); /* other n */
+    run(&job, MODEL_QUADRATIC, 4, n, REGIME_NT, 1, &warm[3]);     /* back: drawn again */
+    DataCacheStats st = datacache_stats();
+    CHECK(st.train_hits == 1 && st.train_draws == 3 && st.target_hits == 3 &&
+              st.target_draws == 1,
+          "reuse counts: train %ld hits %ld draws, target %ld hits %ld draws", st.train_hits,
+          st.train_draws, st.target_hits, st.target_draws);
+    CHECK(same_result(&warm[0].res, &rf.res) && same_result(&warm[3].res, &nt.res),
+          "warm cache = the earlier results");
+    task_cache_clear();
+    run(&job, MODEL_QUADRATIC, 3, n, REGIME_NT, 1, &cold);
+    CHECK(same_result(&warm[1].res, &cold.res) && memcmp(warm[1].M, cold.M, sizeof cold.M) == 0,
+          "reused training set = cold draw, bitwise");
+    job.noise = 0.2; /* another job's identity: nothing of the first may be reused */
+    run(&job, MODEL_QUADRATIC, 3, n, REGIME_NT, 1, &cold);
+    CHECK(datacache_stats().train_hits == 1 && !same_result(&warm[1].res, &cold.res),
+          "another noise level draws its own data");
+    job.noise = 0.1;
+    task_cache_clear();
 
     GROUP("W0 rows independent of N");
     run(&job, MODEL_QUADRATIC, NMAX, -1, REGIME_RF, 1, &rf2);
