@@ -5,7 +5,10 @@
 #
 #   1. kernels   each regime's kernels as a fraction of this machine's DGEMM rate
 #                (build/bench/kernels; BLAS on 1 thread, as every lazysweep rank)
-#   2. end to end  bench/e2e.ini by lazysweep on 1 rank against bench/baseline.py
+#   2. headline  bench/headline.ini with default job settings against bench/straightforward.py
+#                (what a user would write: explicit features + lstsq, fixed-step GD), CPU
+#                seconds per regime and excess risk over each side's own class optimum
+#   2b. end to end  bench/e2e.ini by lazysweep on 1 rank against bench/baseline.py
 #                (NumPy/SciPy, the same BLAS on 1 thread) on one core each: wall-time
 #                ratio, per-regime ratios, and a check that both computed the same numbers
 #   3. ranks     bench/e2e.ini on 1 rank against 2 and 3 ranks (bench/scaling.sh), and

@@ -51,7 +51,8 @@ static const Command commands[] = {
      "Reads FILE without MPI and without locking (login nodes, live files) and prints the\n"
      "done / failed / pending counts per model and regime, attempts, failure causes, the\n"
      "run records (ranks, hosts, SLURM ids, exit reasons) and an ETA.\n"
-     "Exit 0 complete, 4 complete with failed tasks, 3 tasks remain, 2 not a results file."},
+     "Exit 0 complete, 4 complete with failed tasks, 3 tasks remain, 2 not a results file\n"
+     "(or an incomplete one of an earlier format, which only the release that made it resumes)."},
     {"aggregate", "FILE", "replicate means and standard errors per grid point, with theory",
      aggregate_main,
      "One row per (model, target, d, N, n, regime) over the DONE replicates: mean and standard\n"

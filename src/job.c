@@ -113,7 +113,7 @@ static const JobKey job_keys[] = {
      "lambda >= 0 for RF/NT (0 = minimum-norm least squares)"},
     {"train", "nn_method", KT_ENUM, "auto", 0, 0, method_names, F(nn_method), NOCOUNT,
      "auto (= varpro: reaches the class optimum) | varpro | gd | sgd | population | classic "
-     "(gd for finite n, population for n = inf: what auto meant before; resumes such files)"},
+     "(gd for finite n, population for n = inf: what auto meant in format 1)"},
     {"train", "nn_a_init", KT_ENUM, "normal", 0, 0, a_init_names, F(nn_a_init), NOCOUNT,
      "second layer at start: normal N(0,1) | positive |N(0,1)| | shared (one positive scalar)"},
     {"train", "nn_optimizer", KT_ENUM, "gd", 0, 0, optimizer_names, F(nn_optimizer), NOCOUNT,

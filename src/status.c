@@ -146,6 +146,10 @@ int status_main(const CliArgs *args)
      * resume (or repair) to be written, so scripts resubmit */
     int complete = total[STORE_PENDING] == 0 && rs.ahead == 0;
     int exit_status = !complete ? LS_EXIT_RESUMABLE : total[STORE_FAILED] ? LS_EXIT_FAILED : LS_EXIT_OK;
+    /* an incomplete file of an earlier format is not resumable by this release: say so to
+     * scripts that resubmit on 3 */
+    if (!complete && old_format[0])
+        exit_status = LS_EXIT_USAGE;
 
     if (args->json) {
         printf("{\"file\": ");

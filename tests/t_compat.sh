@@ -1,12 +1,14 @@
 #!/bin/sh
-# Results files made by an earlier release still resume (issue 12: "an existing results
-# file from before this change still resumes"). tests/fixtures/release1-*.h5.gz were made
-# by git 5c551d4 (format 1, before the stop codes, `restarts`, `error_floor`, the regimes
-# beyond the paper and the alpha/eta task fields) with --max-tasks 10, journals included.
-# (a) release1-varpro: resumes and completes (exit 0); the 10 old rows are kept bit for
-#     bit, status, aggregate and the Python loader read the mixed file.
-# (b) release1-auto (made with nn_method = auto, which then meant gd / population): refused
-#     (exit 2, untouched, with the hint); with nn_method = classic it resumes and completes.
+# Results files of an earlier format are read but never resumed (format 2 changed the
+# random layout: resuming would mix two releases' draws in one file). The fixtures
+# tests/fixtures/release1-*.h5.gz were made by git 5c551d4 (format 1) with --max-tasks 10,
+# journals included.
+# (a) release1-varpro: `run` refuses it (exit 2, one line naming the file and format 1,
+#     file and journal untouched); status says which format and release made it and how
+#     to finish it; aggregate and the Python loader read its 10 rows.
+# (b) release1-auto: refused the same way (the old nn_method = classic hint no longer
+#     applies: no nn_method makes a format-1 file resumable).
+# (c) a file that says it is of a newer format (99): run and status refuse it, untouched.
 top=$(pwd)
 bin=$top/build/lazysweep
 py=${PYTHON:-/usr/bin/python3}
@@ -21,54 +23,58 @@ for j in varpro auto; do
     cp "$fx/release1-$j.h5.journal" "$work/$j.h5.journal"
     cp "$fx/release1-$j.ini" "$work/$j.ini"
 done
+sums() { cat "$1" "$1.journal" 2>/dev/null | cksum; }
 
-rows() { # FILE -> the /results rows of the done tasks, every field, as text
-    "$py" - "$1" <<'EOF'
-import sys, h5py, numpy as np
-with h5py.File(sys.argv[1], "r", locking=False) as f:
-    r, s = f["results"][()], f["status"][()]
-old = ("risk_train", "risk_test", "risk_pop", "r0", "error_test", "bayes_error", "theory",
-       "iterations", "residual", "flops", "seconds", "rank", "attempts", "cause", "stop")
-for i in np.where(s == 1)[0]:
-    print(i, " ".join(repr(r[k][i].item()) for k in old))
-EOF
+# refused FILE JOB RANKS PATTERN WHAT: exit 2, one line matching PATTERN, untouched
+refused() {
+    before=$(sums "$1")
+    mpirun -np "$3" "$bin" run "$2" -o "$1" >"$work/r.log" 2>&1; st=$?
+    [ "$st" = 2 ] && grep -q "$4" "$work/r.log" && [ "$(grep -c "^lazysweep" "$work/r.log")" = 1 ] &&
+        ok || bad "$5: exit $st, want 2 and one line with '$4': $(cat "$work/r.log")"
+    [ "$(sums "$1")" = "$before" ] && ok || bad "$5: the refused file or its journal changed"
 }
 
 # (a)
-rows "$work/varpro.h5" >"$work/before.txt"
-[ "$(wc -l <"$work/before.txt")" = 10 ] && ok || bad "fixture: $(wc -l <"$work/before.txt") done rows, want 10"
-mpirun -np 2 "$bin" run "$work/varpro.ini" -o "$work/varpro.h5" >"$work/a.log" 2>&1; st=$?
-[ "$st" = 0 ] && ok || bad "resume of a release-1 file: exit $st: $(tail -n 3 "$work/a.log")"
-rows "$work/varpro.h5" >"$work/after.txt"
-[ "$(wc -l <"$work/after.txt")" = 24 ] && ok || bad "after resume: $(wc -l <"$work/after.txt") done rows, want 24"
-# the old rows, bit for bit (repr of every field)
-while read -r line; do
-    grep -qxF "$line" "$work/after.txt" || { bad "old row changed: $line"; break; }
-done <"$work/before.txt" && ok
+refused "$work/varpro.h5" "$work/varpro.ini" 2 "made by an earlier lazysweep release (results format 1" \
+    "release-1 varpro file"
+grep -q "varpro.h5" "$work/r.log" && ok || bad "the refusal does not name the file: $(cat "$work/r.log")"
 "$bin" status "$work/varpro.h5" >"$work/st.txt" 2>&1; st=$?
-[ "$st" = 0 ] && grep -q "^done by stop:" "$work/st.txt" && ok || bad "status on the mixed file: exit $st: $(cat "$work/st.txt")"
-"$bin" aggregate "$work/varpro.h5" --csv "$work/c.csv" >/dev/null 2>&1 && ok || bad "aggregate on the mixed file"
+[ "$st" = 2 ] && grep -q "^format: " "$work/st.txt" &&
+    grep -q "does not resume it" "$work/st.txt" &&
+    grep -q "resume it with the release that made it" "$work/st.txt" && ok ||
+    bad "status on an incomplete format-1 file: exit $st, want 2: $(cat "$work/st.txt")"
+"$bin" aggregate "$work/varpro.h5" --csv "$work/c.csv" >/dev/null 2>&1 && ok ||
+    bad "aggregate on a format-1 file"
 "$py" "$top/analysis/lazysweep.py" "$work/varpro.h5" --csv "$work/p.csv" >/dev/null 2>&1 &&
-    cmp -s "$work/c.csv" "$work/p.csv" && ok || bad "Python summary differs from aggregate on the mixed file"
-"$py" - "$work/varpro.h5" <<'EOF' && ok || bad "loader on the mixed file: old rows must read restarts 0, error_floor NaN, alpha NaN"
+    cmp -s "$work/c.csv" "$work/p.csv" && ok || bad "Python summary differs from aggregate on a format-1 file"
+"$py" - "$work/varpro.h5" <<'EOF' && ok || bad "loader on a format-1 file: 10 done rows, alpha/eta NaN, restarts >= 0"
 import sys
 sys.path.insert(0, "analysis")
 import lazysweep as ls, numpy as np
 df = ls.load(sys.argv[1])
-assert df["done"].all(), df["status"].value_counts()
+assert int(df["done"].sum()) == 10, df["done"].sum()
 assert np.isnan(df["alpha"]).all() and np.isnan(df["eta"]).all()
 assert (df["restarts"] >= 0).all()
 EOF
 
 # (b)
-sum=$(cksum <"$work/auto.h5")
-mpirun -np 1 "$bin" run "$work/auto.ini" -o "$work/auto.h5" >"$work/b.log" 2>&1; st=$?
-[ "$st" = 2 ] && grep -q "resumes with nn_method = classic" "$work/b.log" && ok ||
-    bad "release-1 file made with auto: exit $st, want 2 with the hint: $(cat "$work/b.log")"
-[ "$(cksum <"$work/auto.h5")" = "$sum" ] && ok || bad "refused file changed"
+refused "$work/auto.h5" "$work/auto.ini" 1 "results format 1" "release-1 auto file"
 sed -i 's/^\[train\]$/[train]\nnn_method = classic/' "$work/auto.ini"
-mpirun -np 2 "$bin" run "$work/auto.ini" -o "$work/auto.h5" >"$work/b2.log" 2>&1; st=$?
-[ "$st" = 0 ] && ok || bad "with nn_method = classic: exit $st: $(tail -n 3 "$work/b2.log")"
+refused "$work/auto.h5" "$work/auto.ini" 1 "results format 1" "release-1 auto file with classic"
+
+# (c)
+"$py" - "$work/varpro.h5" <<'EOF' || bad "could not mark the file as format 99"
+import sys, h5py
+with h5py.File(sys.argv[1], "r+", locking=False) as f:
+    f.attrs["format_version"] = 99
+EOF
+refused "$work/varpro.h5" "$work/varpro.ini" 1 "of a newer format (99; this release reads 1 to 2)" \
+    "a format-99 file"
+before=$(sums "$work/varpro.h5")
+"$bin" status "$work/varpro.h5" >"$work/st2.txt" 2>&1; st=$?
+[ "$st" = 2 ] && grep -q "newer format" "$work/st2.txt" && ok ||
+    bad "status on a format-99 file: exit $st, want 2: $(cat "$work/st2.txt")"
+[ "$(sums "$work/varpro.h5")" = "$before" ] && ok || bad "status changed a format-99 file"
 
 echo "compat: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -453,6 +453,56 @@ static void test_auto_vs_fixed(void)
     case_free(&k);
 }
 
+/* N >= d (auto, no ridge, no curves, enough data): the NN class is every symmetric M and
+ * the loss is convex in (c, M), so auto solves it with NT's solver (regime_nn.c). Checked:
+ * bitwise the NT fit; explicit varpro from the same start gets no lower (the global
+ * minimum) and close to it; n = inf reaches the noiseless target's 0 risk; below the
+ * thresholds (N < d, n <= P) auto trains as before. */
+static void test_convex_case(void)
+{
+    GROUP("N >= d: the convex case");
+    const int d = 6, P = d * (d + 1) / 2;
+    double lc = 0;
+    for (int pop = 0; pop < 2; pop++) {
+        Case k;
+        job_defaults(&k.job);
+        case_init(&k, d, 8, pop ? -1 : 3L * P, NN_METHOD_VARPRO, 9);
+        int rc = regime_nn.fit(&k.in, &k.out);
+        double M1[36], c1 = k.out.c;
+        memcpy(M1, k.M, sizeof M1);
+        CHECK(rc == 0 && (k.out.stop == STOP_EXACT || k.out.stop == STOP_CONVERGED),
+              "%s: rc %d stop %d", pop ? "n = inf" : "finite n", rc, k.out.stop);
+        int rc2 = regime_nt.fit(&k.in, &k.out);
+        CHECK(rc2 == 0 && memcmp(M1, k.M, sizeof M1) == 0 && c1 == k.out.c,
+              "%s: bitwise the NT fit", pop ? "n = inf" : "finite n");
+        if (pop) {
+            double r = data_pop_risk(k.t, k.out.c, k.M), r0 = initial_pop_risk(&k);
+            CHECK(r <= 1e-12 * r0, "n = inf: risk %g of R0 %g (want <= 1e-12 R0)", r, r0);
+        } else {
+            lc = train_loss(&k);
+            k.job.nn_method = NN_METHOD_VARPRO;
+            k.job.nn_steps = 3000;
+            rc = regime_nn.fit(&k.in, &k.out);
+            double lv = train_loss(&k), r0 = initial_pop_risk(&k);
+            CHECK(rc == 0 && lv >= lc - 1e-12 * r0 && lv <= lc + 1e-6 * r0,
+                  "explicit varpro %.12g vs convex %.12g (R0 %g): not lower, within 1e-6 R0",
+                  lv, lc, r0);
+        }
+        case_free(&k);
+    }
+    for (int below = 0; below < 2; below++) { /* N = d - 1; n = P */
+        Case k;
+        job_defaults(&k.job);
+        k.job.nn_steps = 50;
+        case_init(&k, d, below ? d : d - 1, below ? P : 3L * P, NN_METHOD_VARPRO, 9);
+        regime_nn.fit(&k.in, &k.out);
+        long it = k.out.iterations;
+        CHECK(it > 0 && it <= 50, "%s: auto trains (%ld iterations)",
+              below ? "n = P" : "N = d - 1", it);
+        case_free(&k);
+    }
+}
+
 static void test_failures(void)
 {
     GROUP("failures");
@@ -544,5 +594,6 @@ int main(void)
     test_failures();
     test_determinism();
     test_eckart_young();
+    test_convex_case();
     return th_finish("test_nn");
 }
