@@ -41,6 +41,9 @@ void rng_uniform(RngKey key, uint64_t sub, double *out, size_t n);     /* [0, 1)
  * r cos(2 pi u1), r sin(2 pi u1) with r = sqrt(-2 log(1 - u0)), computed with SLEEF's
  * deterministic functions, so every kernel (rng_isa) gives the same bits. */
 void rng_normal(RngKey key, uint64_t sub, double *out, size_t n);
+/* rows x n normals, row-major: row i holds rng_normal(key, sub + i, ., n) (data_sample's
+ * rows; faster than one call per row when n is short). */
+void rng_normal_rows(RngKey key, uint64_t sub, size_t rows, size_t n, double *out);
 void rng_exponential(RngKey key, uint64_t sub, double *out, size_t n); /* Exp(1) */
 /* The kernel in use: "avx512", "avx2", "scalar" (all bit-identical) or "generic" (a CPU
  * without FMA: normals differ in the last bits). The environment variable

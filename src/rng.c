@@ -74,6 +74,12 @@ void rng_normal(RngKey key, uint64_t sub, double *out, size_t n)
     kernels()->normal(key, sub, out, n);
 }
 
+void rng_normal_rows(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+{
+    if (rows > 0 && n > 0)
+        kernels()->normal_rows(key, sub, rows, n, out);
+}
+
 void rng_exponential(RngKey key, uint64_t sub, double *out, size_t n)
 {
     rng_uniform(key, sub, out, n);

@@ -13,6 +13,7 @@ typedef struct {
     /* The first n values of sub-stream sub, as rng_uniform / rng_normal promise. */
     void (*uniform)(RngKey key, uint64_t sub, double *out, size_t n);
     void (*normal)(RngKey key, uint64_t sub, double *out, size_t n);
+    void (*normal_rows)(RngKey key, uint64_t sub, size_t rows, size_t n, double *out);
 } RngIsa;
 
 /* Best first; the last (generic) runs anywhere but its normals differ in the last bits

@@ -80,7 +80,14 @@ static void normal_generic(RngKey key, uint64_t sub, double *out, size_t n)
     }
 }
 
-const RngIsa rng_isa_generic = {"generic", always, uniform_scalar, normal_generic};
+static void normal_rows_generic(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+{
+    for (size_t i = 0; i < rows; i++)
+        normal_generic(key, sub + i, out + i * n, n);
+}
+
+const RngIsa rng_isa_generic = {"generic", always, uniform_scalar, normal_generic,
+                                normal_rows_generic};
 
 #ifdef RNG_X86
 static int has_fma(void)
@@ -115,10 +122,19 @@ static void normal_scalar(RngKey key, uint64_t sub, double *out, size_t n)
     }
 }
 
+static void normal_rows_scalar(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+{
+    for (size_t i = 0; i < rows; i++)
+        normal_scalar(key, sub + i, out + i * n, n);
+}
+
 #ifdef RNG_X86
 #pragma GCC pop_options
 
-const RngIsa rng_isa_scalar = {"scalar", has_fma, uniform_scalar, normal_scalar};
+const RngIsa rng_isa_scalar = {"scalar", has_fma, uniform_scalar, normal_scalar,
+                               normal_rows_scalar};
+
+#define SHORT_ROW 96 /* longer rows: one call each (vectors of one row waste little) */
 
 /* ---- AVX2: 4 blocks per vector ---- */
 #pragma GCC push_options
@@ -137,12 +153,11 @@ static void keys_avx2(RngKey key, __m256i k[2][ROUNDS])
 /* Philox4x32-10 of blocks b..b+3; words as doubles-to-be in the low halves of lanes. The
  * low products are left unmasked between rounds (only their low halves are ever used by
  * vpmuludq and by the next XOR's low half) and masked once at the end. */
-static void philox_avx2(const __m256i k[2][ROUNDS], uint32_t b, __m256i s0, __m256i s1,
+static void philox_avx2(const __m256i k[2][ROUNDS], __m256i c0, __m256i c1, __m256i c2,
                         __m256i w[4])
 {
     const __m256i m0 = _mm256_set1_epi64x(M0), m1 = _mm256_set1_epi64x(M1);
-    __m256i c0 = _mm256_add_epi64(_mm256_set1_epi64x(b), _mm256_setr_epi64x(0, 1, 2, 3));
-    __m256i c1 = s0, c2 = s1, c3 = _mm256_setzero_si256();
+    __m256i c3 = _mm256_setzero_si256();
     for (int r = 0; r < ROUNDS; r++) {
         __m256i p0 = _mm256_mul_epu32(c0, m0), p1 = _mm256_mul_epu32(c2, m1);
         c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), c1), k[0][r]);
@@ -188,15 +203,32 @@ static inline void store_pairs_avx2(__m256d a, __m256d b, double *out, size_t m)
     }
 }
 
+/* Blocks b..b+3 of one sub-stream. */
+static inline __m256i blocks_avx2(size_t b)
+{
+    return _mm256_add_epi64(_mm256_set1_epi64x((uint32_t)b), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
 static void uniform_avx2(RngKey key, uint64_t sub, double *out, size_t n)
 {
     __m256i k[2][ROUNDS], w[4];
     keys_avx2(key, k);
     __m256i s0 = _mm256_set1_epi64x((uint32_t)sub), s1 = _mm256_set1_epi64x(sub >> 32);
     for (size_t i = 0; i < n; i += 8) {
-        philox_avx2(k, (uint32_t)(i / 2), s0, s1, w);
+        philox_avx2(k, blocks_avx2(i / 2), s0, s1, w);
         store_pairs_avx2(to_uniform_avx2(w[0], w[1]), to_uniform_avx2(w[2], w[3]), out + i, n - i);
     }
+}
+
+/* Box-Muller on the lanes' blocks: *c the cosine values, *s the sine values. */
+static inline void box_muller_avx2(const __m256i w[4], __m256d *c, __m256d *s)
+{
+    __m256d u0 = to_uniform_avx2(w[0], w[1]), u1 = to_uniform_avx2(w[2], w[3]);
+    __m256d r = _mm256_sqrt_pd(_mm256_mul_pd(
+        _mm256_set1_pd(-2.0), Sleef_finz_logd4_u10avx2(_mm256_sub_pd(_mm256_set1_pd(1.0), u0))));
+    Sleef___m256d_2 sc = Sleef_finz_sincospid4_u05avx2(_mm256_mul_pd(_mm256_set1_pd(2.0), u1));
+    *c = _mm256_mul_pd(r, sc.y);
+    *s = _mm256_mul_pd(r, sc.x);
 }
 
 static void normal_avx2(RngKey key, uint64_t sub, double *out, size_t n)
@@ -204,19 +236,23 @@ static void normal_avx2(RngKey key, uint64_t sub, double *out, size_t n)
     __m256i k[2][ROUNDS], w[4];
     keys_avx2(key, k);
     __m256i s0 = _mm256_set1_epi64x((uint32_t)sub), s1 = _mm256_set1_epi64x(sub >> 32);
-    const __m256d one = _mm256_set1_pd(1.0), m2 = _mm256_set1_pd(-2.0), two = _mm256_set1_pd(2.0);
+    __m256d c, sn;
     for (size_t i = 0; i < n; i += 8) {
-        philox_avx2(k, (uint32_t)(i / 2), s0, s1, w);
-        __m256d u0 = to_uniform_avx2(w[0], w[1]), u1 = to_uniform_avx2(w[2], w[3]);
-        __m256d r = _mm256_sqrt_pd(
-            _mm256_mul_pd(m2, Sleef_finz_logd4_u10avx2(_mm256_sub_pd(one, u0))));
-        Sleef___m256d_2 sc = Sleef_finz_sincospid4_u05avx2(_mm256_mul_pd(two, u1));
-        store_pairs_avx2(_mm256_mul_pd(r, sc.y), _mm256_mul_pd(r, sc.x), out + i, n - i);
+        philox_avx2(k, blocks_avx2(i / 2), s0, s1, w);
+        box_muller_avx2(w, &c, &sn);
+        store_pairs_avx2(c, sn, out + i, n - i);
     }
+}
+
+/* One call per row: 4-block vectors waste little on short rows. */
+static void normal_rows_avx2(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+{
+    for (size_t i = 0; i < rows; i++)
+        normal_avx2(key, sub + i, out + i * n, n);
 }
 #pragma GCC pop_options
 
-const RngIsa rng_isa_avx2 = {"avx2", has_avx2, uniform_avx2, normal_avx2};
+const RngIsa rng_isa_avx2 = {"avx2", has_avx2, uniform_avx2, normal_avx2, normal_rows_avx2};
 
 /* ---- AVX-512: 8 blocks per vector, the same steps ---- */
 #pragma GCC push_options
@@ -231,12 +267,11 @@ static void keys_avx512(RngKey key, __m512i k[2][ROUNDS])
     }
 }
 
-static void philox_avx512(const __m512i k[2][ROUNDS], uint32_t b, __m512i s0, __m512i s1,
+static void philox_avx512(const __m512i k[2][ROUNDS], __m512i c0, __m512i c1, __m512i c2,
                           __m512i w[4])
 {
     const __m512i m0 = _mm512_set1_epi64(M0), m1 = _mm512_set1_epi64(M1);
-    __m512i c0 = _mm512_add_epi64(_mm512_set1_epi64(b), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
-    __m512i c1 = s0, c2 = s1, c3 = _mm512_setzero_si512();
+    __m512i c3 = _mm512_setzero_si512();
     for (int r = 0; r < ROUNDS; r++) {
         __m512i p0 = _mm512_mul_epu32(c0, m0), p1 = _mm512_mul_epu32(c2, m1);
         /* 0x96: three-way XOR */
@@ -283,16 +318,31 @@ static inline void store_pairs_avx512(__m512d a, __m512d b, double *out, size_t 
     }
 }
 
+static inline __m512i blocks_avx512(size_t b)
+{
+    return _mm512_add_epi64(_mm512_set1_epi64((uint32_t)b), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 static void uniform_avx512(RngKey key, uint64_t sub, double *out, size_t n)
 {
     __m512i k[2][ROUNDS], w[4];
     keys_avx512(key, k);
     __m512i s0 = _mm512_set1_epi64((uint32_t)sub), s1 = _mm512_set1_epi64(sub >> 32);
     for (size_t i = 0; i < n; i += 16) {
-        philox_avx512(k, (uint32_t)(i / 2), s0, s1, w);
+        philox_avx512(k, blocks_avx512(i / 2), s0, s1, w);
         store_pairs_avx512(to_uniform_avx512(w[0], w[1]), to_uniform_avx512(w[2], w[3]), out + i,
                            n - i);
     }
+}
+
+static inline void box_muller_avx512(const __m512i w[4], __m512d *c, __m512d *s)
+{
+    __m512d u0 = to_uniform_avx512(w[0], w[1]), u1 = to_uniform_avx512(w[2], w[3]);
+    __m512d r = _mm512_sqrt_pd(_mm512_mul_pd(
+        _mm512_set1_pd(-2.0), Sleef_finz_logd8_u10avx512f(_mm512_sub_pd(_mm512_set1_pd(1.0), u0))));
+    Sleef___m512d_2 sc = Sleef_finz_sincospid8_u05avx512f(_mm512_mul_pd(_mm512_set1_pd(2.0), u1));
+    *c = _mm512_mul_pd(r, sc.y);
+    *s = _mm512_mul_pd(r, sc.x);
 }
 
 static void normal_avx512(RngKey key, uint64_t sub, double *out, size_t n)
@@ -300,19 +350,71 @@ static void normal_avx512(RngKey key, uint64_t sub, double *out, size_t n)
     __m512i k[2][ROUNDS], w[4];
     keys_avx512(key, k);
     __m512i s0 = _mm512_set1_epi64((uint32_t)sub), s1 = _mm512_set1_epi64(sub >> 32);
-    const __m512d one = _mm512_set1_pd(1.0), m2 = _mm512_set1_pd(-2.0), two = _mm512_set1_pd(2.0);
+    __m512d c, sn;
     for (size_t i = 0; i < n; i += 16) {
-        philox_avx512(k, (uint32_t)(i / 2), s0, s1, w);
-        __m512d u0 = to_uniform_avx512(w[0], w[1]), u1 = to_uniform_avx512(w[2], w[3]);
-        __m512d r = _mm512_sqrt_pd(
-            _mm512_mul_pd(m2, Sleef_finz_logd8_u10avx512f(_mm512_sub_pd(one, u0))));
-        Sleef___m512d_2 sc = Sleef_finz_sincospid8_u05avx512f(_mm512_mul_pd(two, u1));
-        store_pairs_avx512(_mm512_mul_pd(r, sc.y), _mm512_mul_pd(r, sc.x), out + i, n - i);
+        philox_avx512(k, blocks_avx512(i / 2), s0, s1, w);
+        box_muller_avx512(w, &c, &sn);
+        store_pairs_avx512(c, sn, out + i, n - i);
+    }
+}
+
+/* 0b abcd -> 0b 0a0b0c0d: lane masks to masks of interleaved pairs */
+static inline unsigned spread4(unsigned x)
+{
+    x &= 0xf;
+    x = (x | x << 2) & 0x33;
+    return (x | x << 1) & 0x55;
+}
+
+/* Short rows: the 8 lanes walk over consecutive (row, block) pairs, so that a row of n
+ * values costs (n + 1) / 2 lanes, not whole vectors; the pairs are compressed (the sine
+ * of a row's last block dropped when n is odd) and stored one after another. */
+static void normal_rows_avx512(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+{
+    if (n > SHORT_ROW || rows == 1) {
+        for (size_t i = 0; i < rows; i++)
+            normal_avx512(key, sub + i, out + i * n, n);
+        return;
+    }
+    __m512i k[2][ROUNDS], w[4];
+    keys_avx512(key, k);
+    const size_t nb = (n + 1) / 2, total = rows * nb;
+    uint64_t b0[8], r0[8];
+    for (size_t l = 0; l < 8; l++)
+        b0[l] = l % nb, r0[l] = l / nb;
+    __m512i blk = _mm512_loadu_si512(b0), row = _mm512_loadu_si512(r0);
+    const __m512i vnb = _mm512_set1_epi64((long long)nb), last = _mm512_set1_epi64((long long)nb - 1);
+    const __m512i vsub = _mm512_set1_epi64((long long)sub), lo = _mm512_set1_epi64(0xffffffff);
+    const __m512i one = _mm512_set1_epi64(1), eight = _mm512_set1_epi64(8);
+    const __m512i il = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+    const __m512i ih = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    __m512d c, sn;
+    for (size_t t = 0; t < total; t += 8) {
+        __m512i sb = _mm512_add_epi64(vsub, row);
+        philox_avx512(k, blk, _mm512_and_si512(sb, lo), _mm512_srli_epi64(sb, 32), w);
+        box_muller_avx512(w, &c, &sn);
+        unsigned valid = total - t >= 8 ? 0xff : (1u << (total - t)) - 1;
+        unsigned second = valid & (n % 2 ? (unsigned)_mm512_cmpneq_epu64_mask(blk, last) : 0xff);
+        __mmask8 m0 = (__mmask8)(spread4(valid) | spread4(second) << 1);
+        __mmask8 m1 = (__mmask8)(spread4(valid >> 4) | spread4(second >> 4) << 1);
+        int n0 = __builtin_popcount(m0), n1 = __builtin_popcount(m1);
+        _mm512_mask_storeu_pd(out, (__mmask8)((1u << n0) - 1),
+                              _mm512_maskz_compress_pd(m0, _mm512_permutex2var_pd(c, il, sn)));
+        out += n0;
+        _mm512_mask_storeu_pd(out, (__mmask8)((1u << n1) - 1),
+                              _mm512_maskz_compress_pd(m1, _mm512_permutex2var_pd(c, ih, sn)));
+        out += n1;
+        blk = _mm512_add_epi64(blk, eight); /* next 8 pairs: carry whole rows into row */
+        for (__mmask8 m; (m = _mm512_cmpge_epu64_mask(blk, vnb)) != 0;) {
+            blk = _mm512_mask_sub_epi64(blk, m, blk, vnb);
+            row = _mm512_mask_add_epi64(row, m, row, one);
+        }
     }
 }
 #pragma GCC pop_options
 
-const RngIsa rng_isa_avx512 = {"avx512", has_avx512, uniform_avx512, normal_avx512};
+const RngIsa rng_isa_avx512 = {"avx512", has_avx512, uniform_avx512, normal_avx512,
+                                normal_rows_avx512};
 
 #else /* not x86: no vector kernels; SLEEF's FMA functions where the target has FMA */
 static int never(void)
@@ -329,7 +431,9 @@ static int fma_target(void)
 #endif
 }
 
-const RngIsa rng_isa_scalar = {"scalar", fma_target, uniform_scalar, normal_scalar};
-const RngIsa rng_isa_avx2 = {"avx2", never, uniform_scalar, normal_scalar};
-const RngIsa rng_isa_avx512 = {"avx512", never, uniform_scalar, normal_scalar};
+const RngIsa rng_isa_scalar = {"scalar", fma_target, uniform_scalar, normal_scalar,
+                               normal_rows_scalar};
+const RngIsa rng_isa_avx2 = {"avx2", never, uniform_scalar, normal_scalar, normal_rows_scalar};
+const RngIsa rng_isa_avx512 = {"avx512", never, uniform_scalar, normal_scalar,
+                               normal_rows_scalar};
 #endif

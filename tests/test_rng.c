@@ -136,6 +136,39 @@ static void kernels(void)
     printf("rng: worst normal error vs long double: %.2f eps r\n", worst);
 }
 
+static void rows(void)
+{
+    GROUP("rng_normal_rows = one rng_normal per row, on every kernel");
+    const char *start = rng_isa();
+    enum { R = 37, N = 130 };
+    static double got[R * N + 1], want[N];
+    RngKey key = rng_key(8, RNG_SITE_TESTING, 1, 1, 1);
+    /* the sub-streams cross 2^32 (both counter words change between lanes) */
+    const uint64_t s0[] = {0, 5, 0xffffffffu - 10};
+    const size_t ns[] = {1, 2, 3, 4, 5, 7, 16, 21, 41, 95, 96, 97, N};
+    for (int p = 0; p < NPATH; p++) {
+        if (rng_force_isa(paths[p]) != 0)
+            continue;
+        long bad = 0, cases = 0, spill = 0;
+        for (size_t si = 0; si < sizeof s0 / sizeof *s0; si++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+                for (size_t rows = 1; rows <= R; rows += 6) {
+                    size_t n = ns[ni];
+                    got[rows * n] = -7;
+                    rng_normal_rows(key, s0[si], rows, n, got);
+                    spill += got[rows * n] != -7;
+                    for (size_t i = 0; i < rows; i++) {
+                        rng_normal(key, s0[si] + i, want, n);
+                        bad += memcmp(got + i * n, want, n * sizeof *want) != 0;
+                        cases++;
+                    }
+                }
+        CHECK(bad == 0 && spill == 0, "%s: %ld of %ld rows differ, %ld calls wrote past the end",
+              paths[p], bad, cases, spill);
+    }
+    rng_force_isa(start);
+}
+
 static void prefix_all_paths(void)
 {
     GROUP("prefix property on every kernel");
@@ -289,6 +322,7 @@ int main(void)
     known_answers();
     kernels();
     prefix_all_paths();
+    rows();
     determinism();
     moments();
     sphere_and_frame();
