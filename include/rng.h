@@ -48,7 +48,8 @@ void rng_exponential(RngKey key, uint64_t sub, double *out, size_t n); /* Exp(1)
 /* The kernel in use: "avx512", "avx2", "scalar" (all bit-identical) or "generic" (a CPU
  * without FMA: normals differ in the last bits). The environment variable
  * LAZYSWEEP_RNG_ISA, or rng_force_isa (tests), picks one; rng_force_isa returns -1 if
- * this CPU cannot run it (the choice is then unchanged). */
+ * the name is unknown or this CPU cannot run it (the choice is then unchanged; an
+ * unusable LAZYSWEEP_RNG_ISA leaves the default). */
 const char *rng_isa(void);
 int rng_force_isa(const char *name);
 /* A uniform point on the unit sphere S^{d-1}. */
