@@ -1,17 +1,17 @@
 /* rng_simd: the kernels of src/rng_impl.h. A file of its own because it is compiled for
  * several instruction sets at once (GCC target pragmas; the build has no -march) and is
- * three times the size of the rest of rng.
+ * four times the size of the rest of rng.
  *
  * Block b of sub-stream s is Philox4x32-10 of the counter {b, s lo, s hi, 0}; its words
  * w0..w3 give u0 = (w0:w1 >> 11) 2^-53 and u1 = (w2:w3 >> 11) 2^-53, written as
  * w0 2^-32 + (w1 >> 11) 2^-53 (both terms and the sum exact), and values 2b, 2b + 1 are
  *     uniform:  u0, u1
  *     normal:   r cos(pi t), r sin(pi t),  r = sqrt(-2 log(1 - u0)),  t = 2 u1
- * (1 - u0 and 2 u1 exact). The vector kernels run Philox on 4 (AVX2) or 8 (AVX-512)
+ * (1 - u0 and 2 u1 exact). The vector kernels run Philox on 2 x 4 (AVX2) or 8 (AVX-512)
  * consecutive blocks, one per 64-bit lane holding a 32-bit word, so that one
  * 32x32->64 multiply (vpmuludq) gives both halves of Philox's product. A partial last
  * vector is computed whole and only its head stored: values depend on nothing but
- * their position. log and sincospi are SLEEF's finz (deterministic, FMA) functions,
+ * their position. normal_rows (many short sub-streams) packs rows into AVX-512 lanes. log and sincospi are SLEEF's finz (deterministic, FMA) functions,
  * which return the same bits in every vector width; sqrt and products are IEEE. */
 #include "rng_impl.h"
 
