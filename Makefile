@@ -12,7 +12,7 @@
 #   NP           ranks used by `make demo` (default: nproc + 1)
 #   SECONDS      how long `make fuzz` runs the job-file fuzzer (default 60)
 MPICC      ?= mpicc
-PKGS       ?= hdf5-openmpi lapacke openblas inih
+PKGS       ?= hdf5-openmpi lapacke openblas inih sleef
 PREFIX     ?= /usr/local
 PYTHON     ?= /usr/bin/python3
 NP         ?= $(shell echo $$(( $$(nproc) + 1 )))

@@ -12,7 +12,8 @@ and exits 1 when they disagree.
 It computes the same thing from the same random numbers: Philox4x32-10 is reimplemented
 here (vectorised over samples) with lazysweep's stream layout (src/rng.c, src/task.c,
 src/data.c: keys, sub-streams, Box-Muller pairs), so targets, W0, a0, training and test
-sets are the same up to the last bit of libm's log1p/cos/sin.
+sets are the same up to the last bits (NumPy's log1p/cos/sin here, SLEEF's log/sincospi
+in src/rng_simd.c).
   RF   least squares of the centred features <w_i, x>^2 (numpy.linalg.lstsq: dgelsd);
        population: (2 G) a = 2 v, G_ij = <w_i, w_j>^2, v_i = w_i^T B w_i (pinv).
   NT   the features of the NT class in the basis Q = [Q1 Q2] of W0's row space and its

@@ -9,9 +9,9 @@
 # DEBS_DIR holds the .deb files of notes/machine.md (apt-get download libhdf5-openmpi-103-1
 # libhdf5-openmpi-dev libhdf5-openmpi-hl-100 libsz2 libaec0 liblapacke liblapacke-dev
 # libtmglib3 libinih1 libinih-dev librandom123-dev libopenblas0-pthread libopenblas-dev
-# libopenblas-pthread-dev). OPENBLAS_CORETYPE is passed on to every rank when set (the
-# second device run set SkylakeX: OpenBLAS 0.3.21 does not know that Xeon and runs its
-# Prescott kernels otherwise). GIT_VERSION, SCALE_RANKS, NULL_RANKS, PYTHON may be set.
+# libopenblas-pthread-dev libsleef3 libsleef-dev; notes/machine.md predates SLEEF).
+# OPENBLAS_CORETYPE is passed on to every rank when set (the second device run set
+# SkylakeX: OpenBLAS 0.3.21 does not know that Xeon and runs its Prescott kernels otherwise). GIT_VERSION, SCALE_RANKS, NULL_RANKS, PYTHON may be set.
 set -u
 D=$1
 P=${2:-/tmp/lsprefix}
@@ -28,8 +28,8 @@ grep -o -w -E 'avx2|avx512f|amx_tile' /proc/cpuinfo | sort | uniq -c
 mpirun --version | head -1; mpicc --version | head -1
 mkdir -p build
 make -j"$(nproc)" MPICC=mpicc ${GIT_VERSION:+GIT_VERSION=$GIT_VERSION} \
-  PKG_CFLAGS="-I$P/usr/include/hdf5/openmpi -I$P/usr/include -I$P/usr/include/x86_64-linux-gnu/openblas-pthread" \
-  PKG_LIBS="-L$L/hdf5/openmpi -L$L/openblas-pthread -L$L -lhdf5 -llapacke -lopenblas -linih" \
+  PKG_CFLAGS="-I$P/usr/include/hdf5/openmpi -I$P/usr/include -I$P/usr/include/x86_64-linux-gnu -I$P/usr/include/x86_64-linux-gnu/openblas-pthread" \
+  PKG_LIBS="-L$L/hdf5/openmpi -L$L/openblas-pthread -L$L -lhdf5 -llapacke -lopenblas -linih -lsleef" \
   build/lazysweep build/bench/kernels >build/device-build.log 2>&1 || { tail -30 build/device-build.log; exit 1; }
 echo "== kernels (1 thread)"
 ./build/bench/kernels

@@ -10,7 +10,12 @@
  * Sampling does no BLAS work: its row shows the rate of the one DGEMM pass X M that
  * consumes the same rows (2 n d^2 flops) — how many such passes sampling costs.
  *
+ * rng_normal's own rate (M normals/s, no flops) is shown for one long call, for calls of
+ * d + 1 = 41 values on consecutive sub-streams, and for rng_normal_rows with 64 such rows
+ * per call, the way data_sample draws them.
+ *
  * Usage: kernels [--quick]     (--quick: smaller sizes, for a smoke test)
+ *        kernels --normals     (only the rng_normal rates, one line, for bench/run.sh)
  * Output: one table on stdout; exit 0 when every fit succeeded. */
 #include <math.h>
 #include <stdio.h>
@@ -185,6 +190,50 @@ static void bench_sampling(int d, long n)
     problem_free(&p);
 }
 
+/* M normals/s of rng_normal in calls of len values on consecutive sub-streams (rows = 0),
+ * or of rng_normal_rows with that many rows of len per call, about total values per
+ * repetition. */
+static double normal_rate(size_t len, size_t rows, size_t total)
+{
+    size_t per = rows ? rows : 1, calls = total / (len * per);
+    double *x = malloc(sizeof(double) * len * per);
+    RngKey key = rng_key(5, RNG_SITE_TESTING, 4, 5, 6);
+    long reps = 0;
+    double t = 0, sink = 0;
+    do {
+        double t0 = now();
+        for (size_t j = 0; j < calls; j++) {
+            uint64_t sub = ((uint64_t)reps * calls + j) * per;
+            if (rows)
+                rng_normal_rows(key, sub, rows, len, x);
+            else
+                rng_normal(key, sub, x, len);
+            sink += x[len * per - 1];
+        }
+        t += now() - t0;
+        reps++;
+    } while (t < MIN_SECONDS);
+    free(x);
+    return isfinite(sink) ? (double)reps * (double)(calls * per * len) / t * 1e-6 : 0;
+}
+
+static void bench_normals(void)
+{
+    size_t total = quick ? 1u << 16 : 1u << 20;
+    char note[96];
+    snprintf(note, sizeof note, "%.1f M normals/s (%s kernel)", normal_rate(total, 0, total),
+             rng_isa());
+    printf("%-26s %-24s %8s %7s   %-22s %s\n", "rng_normal, one call", "2^20 values", "-", "-", "",
+           note);
+    snprintf(note, sizeof note, "%.1f M normals/s", normal_rate(41, 0, total));
+    printf("%-26s %-24s %8s %7s   %-22s %s\n", "rng_normal, calls of 41", "d+1=41, 2^20 total", "-",
+           "-", "", note);
+    snprintf(note, sizeof note, "%.1f M normals/s (as data_sample)", normal_rate(41, 64, total));
+    printf("%-26s %-24s %8s %7s   %-22s %s\n", "rng_normal_rows, 64 x 41", "d+1=41, 2^20 total", "-",
+           "-", "", note);
+    fflush(stdout);
+}
+
 static void bench_risk(int d, long n)
 {
     Problem p;
@@ -210,6 +259,13 @@ static void bench_risk(int d, long n)
 int main(int argc, char **argv)
 {
     quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (argc > 1 && strcmp(argv[1], "--normals") == 0) {
+        double l = normal_rate(1u << 20, 0, 1u << 20), sh = normal_rate(41, 0, 1u << 20);
+        double rw = normal_rate(41, 64, 1u << 20);
+        printf("rng_normal %s: %.1f %.1f %.1f M normals/s (one call of 2^20, calls of 41, "
+               "rng_normal_rows 64 x 41)\n", rng_isa(), l, sh, rw);
+        return 0;
+    }
     la_init(0);
     const int dref = quick ? 128 : 400;
     double g0 = dgemm_rate(dref);
@@ -227,6 +283,7 @@ int main(int argc, char **argv)
     Problem p;
     int s = quick ? 4 : 1; /* size divisor for --quick */
 
+    bench_normals();
     bench_sampling(200 / s, 20000 / s);
     bench_risk(200 / s, 20000 / s);
 

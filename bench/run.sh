@@ -5,6 +5,8 @@
 #
 #   1. kernels   each regime's kernels as a fraction of this machine's DGEMM rate
 #                (build/bench/kernels; BLAS on 1 thread, as every lazysweep rank)
+#   1b. normals  rng_normal (build/bench/kernels --normals) against NumPy's
+#                default_rng().standard_normal, alternately on one core (taskset), best of 3
 #   2. headline  bench/headline.ini with default job settings against bench/straightforward.py
 #                (what a user would write: explicit features + lstsq, fixed-step GD), CPU
 #                seconds per regime and excess risk over each side's own class optimum
@@ -43,6 +45,31 @@ echo "== 1. kernels against DGEMM (1 thread, same BLAS; GFLOP/s = counted flops 
 for b in "$@"; do
     case $b in */kernels) "$b" || status=1 ;; esac
 done
+
+echo
+echo "== 1b. normals: rng_normal against NumPy's Generator.standard_normal (one core, best of 3)"
+pin=""; command -v taskset >/dev/null 2>&1 && pin="taskset -c 0"
+kern=""; for b in "$@"; do case $b in */kernels) kern=$b ;; esac; done
+if [ -n "$kern" ]; then
+    for i in 1 2 3; do
+        $pin "$kern" --normals || status=1
+        $pin "$PY" - <<'EOF' || status=1
+import time, numpy as np
+g, x = np.random.default_rng(1), np.empty(1 << 20)
+g.standard_normal(out=x)
+reps, t0 = 0, time.perf_counter()
+while time.perf_counter() - t0 < 0.25:  # as kernels --normals: repeat for 0.25 s
+    g.standard_normal(out=x); reps += 1
+rate = reps * x.size / (time.perf_counter() - t0)
+print("numpy %s standard_normal: %.1f M normals/s (2^20 per call)" % (np.__version__, rate * 1e-6))
+EOF
+    done >"$OUT/normals.log" 2>&1
+    cat "$OUT/normals.log"
+    awk '/^rng_normal/ {if ($3 > l) l = $3; if ($4 > s) s = $4; if ($5 > r) r = $5; isa = $2; sub(":", "", isa)}
+         /^numpy/ {if ($4 > n) n = $4}
+         END {if (n > 0) printf "  HEADLINE normals: rng_normal %s / NumPy = %.2f (one call), %.2f (calls of 41), %.2f (rows of 41)\n", isa, l / n, s / n, r / n}' \
+        "$OUT/normals.log"
+fi
 
 echo
 echo "== 2. headline: default job settings (bench/headline.ini) against what a user would write"

@@ -37,8 +37,21 @@ void rng_block(RngKey key, uint64_t sub, uint32_t block, uint32_t out[4]);
 /* The first n values of sub-stream `sub`. Value k comes from block k/2, so a prefix
  * of a longer draw equals a shorter draw. */
 void rng_uniform(RngKey key, uint64_t sub, double *out, size_t n);     /* [0, 1), 53 bits */
-void rng_normal(RngKey key, uint64_t sub, double *out, size_t n);      /* N(0, 1) */
+/* N(0, 1): Box-Muller on block k/2's uniforms (u0, u1): values 2b, 2b + 1 are
+ * r cos(2 pi u1), r sin(2 pi u1) with r = sqrt(-2 log(1 - u0)), computed with SLEEF's
+ * deterministic functions, so every kernel (rng_isa) gives the same bits. */
+void rng_normal(RngKey key, uint64_t sub, double *out, size_t n);
+/* rows x n normals, row-major: row i holds rng_normal(key, sub + i, ., n) (data_sample's
+ * rows; faster than one call per row when n is short). */
+void rng_normal_rows(RngKey key, uint64_t sub, size_t rows, size_t n, double *out);
 void rng_exponential(RngKey key, uint64_t sub, double *out, size_t n); /* Exp(1) */
+/* The kernel in use: "avx512", "avx2", "scalar" (all bit-identical) or "generic" (a CPU
+ * without FMA: normals differ in the last bits). The environment variable
+ * LAZYSWEEP_RNG_ISA, or rng_force_isa (tests), picks one; rng_force_isa returns -1 if
+ * the name is unknown or this CPU cannot run it (the choice is then unchanged; an
+ * unusable LAZYSWEEP_RNG_ISA leaves the default). */
+const char *rng_isa(void);
+int rng_force_isa(const char *name);
 /* A uniform point on the unit sphere S^{d-1}. */
 void rng_sphere(RngKey key, uint64_t sub, double *out, size_t d);
 /* A Haar-random d x s orthonormal frame (row-major, columns orthonormal), s <= d.

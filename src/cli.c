@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "run.h"
 #include "repair.h"
+#include "rng.h"
 #include "status.h"
 #include "aggregate.h"
 #include "task_cmd.h"
@@ -307,8 +308,8 @@ int cli_parse(int argc, char **argv, CliArgs *args)
         return LS_EXIT_OK;
     }
     if (!strcmp(first, "-V") || !strcmp(first, "--version")) {
-        printf("lazysweep %s\nbuilt with %s, flags %s\n", version_string(), version_compiler(),
-               version_cflags());
+        printf("lazysweep %s\nbuilt with %s, flags %s\nnormals: %s kernel\n", version_string(),
+               version_compiler(), version_cflags(), rng_isa());
         return LS_EXIT_OK;
     }
     const Command *cmd = NULL;

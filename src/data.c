@@ -14,7 +14,7 @@
  *     mixture:     sub 1: U = rng_frame(d, s)
  *   b0 = -tr B for every quadratic target (so E y = 0 without noise).
  * - Sample j of a data_sample key is sub-stream j: the first d + 1 values of
- *   rng_normal(key, j, ., d + 1). Values 0..d-1 are z ~ N(0, I_d); value d is e_j, which
+ *   rng_normal(key, j, ., d + 1) (drawn with rng_normal_rows, the same values). Values 0..d-1 are z ~ N(0, I_d); value d is e_j, which
  *   is the label noise (quadratic: y += tau e_j) or the label (mixture: y = +1 if
  *   e_j >= 0 else -1, a fair coin independent of z). Quadratic: x = z. Mixture:
  *   x = z + (sqrt(1 + y delta) - 1) U U^T z, so that Cov(x | y) = I + y delta U U^T.
@@ -139,15 +139,21 @@ void data_target_free(Target *t)
 int data_sample(const Target *t, RngKey key, long first, long n, double *X, double *y)
 {
     int d = t->d;
-    double *z = malloc(sizeof(double) * (size_t)(d + 2));
+    /* rows of d + 1 normals, drawn DRAW_ROWS at a time (rng_normal_rows packs short rows) */
+    enum { DRAW_ROWS = 64 };
+    double *z = malloc(sizeof(double) * DRAW_ROWS * (size_t)(d + 1));
     double *T = NULL;
     int rc = -1;
     if (!z)
         goto out;
-    for (long j = 0; j < n; j++) {
-        rng_normal(key, (uint64_t)(first + j), z, (size_t)d + 1);
-        memcpy(X + (size_t)j * d, z, sizeof(double) * (size_t)d);
-        y[j] = z[d]; /* noise or label, finished below */
+    for (long j0 = 0; j0 < n; j0 += DRAW_ROWS) {
+        long m = n - j0 < DRAW_ROWS ? n - j0 : DRAW_ROWS;
+        rng_normal_rows(key, (uint64_t)(first + j0), (size_t)m, (size_t)d + 1, z);
+        for (long j = 0; j < m; j++) {
+            const double *zj = z + (size_t)j * (d + 1);
+            memcpy(X + (size_t)(j0 + j) * d, zj, sizeof(double) * (size_t)d);
+            y[j0 + j] = zj[d]; /* noise or label, finished below */
+        }
     }
     if (t->model == MODEL_MIXTURE) {
         int s = t->s;

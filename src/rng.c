@@ -2,10 +2,13 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <Random123/philox.h>
 
 #include "linalg.h"
+#include "rng_impl.h"
 
 RngKey rng_key(uint64_t seed, uint32_t site, uint32_t a, uint32_t b, uint32_t c)
 {
@@ -27,40 +30,54 @@ void rng_block(RngKey key, uint64_t sub, uint32_t block, uint32_t out[4])
         out[i] = r.v[i];
 }
 
-/* Two 53-bit uniforms in [0, 1) from one block. */
-static void two_uniforms(RngKey key, uint64_t sub, uint32_t block, double u[2])
+/* The kernels (src/rng_simd.c): the best this CPU runs, chosen at the first draw
+ * (lazysweep draws from one thread per process). LAZYSWEEP_RNG_ISA names one instead. */
+static const RngIsa *const isas[] = {&rng_isa_avx512, &rng_isa_avx2, &rng_isa_scalar,
+                                     &rng_isa_generic, NULL};
+static const RngIsa *isa;
+
+static const RngIsa *kernels(void)
 {
-    uint32_t w[4];
-    rng_block(key, sub, block, w);
-    for (int i = 0; i < 2; i++) {
-        uint64_t bits = ((uint64_t)w[2 * i] << 32) | w[2 * i + 1];
-        u[i] = (double)(bits >> 11) * 0x1.0p-53;
+    if (!isa) {
+        const char *want = getenv("LAZYSWEEP_RNG_ISA");
+        if (!want || rng_force_isa(want) != 0)
+            for (int i = 0; !isa; i++)
+                if (isas[i]->supported())
+                    isa = isas[i];
     }
+    return isa;
+}
+
+int rng_force_isa(const char *name)
+{
+    for (int i = 0; isas[i]; i++)
+        if (strcmp(isas[i]->name, name) == 0 && isas[i]->supported()) {
+            isa = isas[i];
+            return 0;
+        }
+    return -1;
+}
+
+const char *rng_isa(void)
+{
+    return kernels()->name;
 }
 
 void rng_uniform(RngKey key, uint64_t sub, double *out, size_t n)
 {
-    double u[2];
-    for (size_t k = 0; k < n; k += 2) {
-        two_uniforms(key, sub, (uint32_t)(k / 2), u);
-        out[k] = u[0];
-        if (k + 1 < n)
-            out[k + 1] = u[1];
-    }
+    kernels()->uniform(key, sub, out, n);
 }
 
 void rng_normal(RngKey key, uint64_t sub, double *out, size_t n)
 {
     /* Box-Muller on one block gives a pair; both are used, nothing is cached. */
-    double u[2];
-    for (size_t k = 0; k < n; k += 2) {
-        two_uniforms(key, sub, (uint32_t)(k / 2), u);
-        double r = sqrt(-2.0 * log1p(-u[0])); /* 1 - u in (0, 1]: finite */
-        double t = 2.0 * M_PI * u[1];
-        out[k] = r * cos(t);
-        if (k + 1 < n)
-            out[k + 1] = r * sin(t);
-    }
+    kernels()->normal(key, sub, out, n);
+}
+
+void rng_normal_rows(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+{
+    if (rows > 0 && n > 0)
+        kernels()->normal_rows(key, sub, rows, n, out);
 }
 
 void rng_exponential(RngKey key, uint64_t sub, double *out, size_t n)

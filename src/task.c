@@ -87,18 +87,19 @@ void task_initial_weights(const JobSpec *job, int d, int N, int replicate, doubl
 {
     RngKey kw = rng_key(job->seed, RNG_SITE_W0, (uint32_t)d, (uint32_t)replicate, 0);
     RngKey ka = rng_key(job->seed, RNG_SITE_A0, (uint32_t)d, (uint32_t)replicate, 0);
-    double sq = 1.0 / sqrt((double)d);
+    /* row i of W0 is sub-stream i of kw, a0_i value 0 of sub-stream i of ka */
+    if (job->init == INIT_SPHERE) {
+        for (int i = 0; i < N; i++)
+            rng_sphere(kw, (uint64_t)i, W0 + (size_t)i * d, (size_t)d);
+    } else {
+        double sq = 1.0 / sqrt((double)d);
+        rng_normal_rows(kw, 0, (size_t)N, (size_t)d, W0);
+        for (size_t k = 0; k < (size_t)N * d; k++)
+            W0[k] *= sq;
+    }
+    rng_normal_rows(ka, 0, (size_t)N, 1, a0);
     for (int i = 0; i < N; i++) {
-        double *w = W0 + (size_t)i * d;
-        if (job->init == INIT_SPHERE) {
-            rng_sphere(kw, (uint64_t)i, w, (size_t)d);
-        } else {
-            rng_normal(kw, (uint64_t)i, w, (size_t)d);
-            for (int k = 0; k < d; k++)
-                w[k] *= sq;
-        }
-        double z;
-        rng_normal(ka, (uint64_t)i, &z, 1);
+        double z = a0[i];
         a0[i] = job->nn_a_init == NN_A_POSITIVE ? fabs(z)
                 : job->nn_a_init == NN_A_SHARED ? 1.0 / N
                                                 : z;

@@ -3,9 +3,9 @@
 # and we are root; does nothing when pkg-config and /usr/bin/python3 find everything
 # (clusters: load your modules and set PKG_CONFIG_PATH / PKGS / MPICC instead).
 PYTHON=${PYTHON:-/usr/bin/python3}
-PKGS=${PKGS:-hdf5-openmpi lapacke openblas inih}
+PKGS=${PKGS:-hdf5-openmpi lapacke openblas inih sleef}
 DEBS="build-essential pkg-config libopenmpi-dev openmpi-bin libopenblas-dev liblapacke-dev
- libhdf5-openmpi-dev hdf5-tools librandom123-dev libinih-dev python3-h5py python3-matplotlib
+ libhdf5-openmpi-dev hdf5-tools librandom123-dev libinih-dev libsleef-dev python3-h5py python3-matplotlib
  python3-numpy python3-pandas python3-scipy"
 
 missing=""

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Each outside library has one home (STYLE point 3): MPI calls only in src/sched.c,
-# HDF5 only in src/store*.c, CBLAS/LAPACKE only in src/linalg.c; numerics (data, rng,
+# HDF5 only in src/store*.c, CBLAS/LAPACKE only in src/linalg.c, SLEEF only in
+# src/rng_simd.c, Random123 only in src/rng*.c; numerics (data, rng,
 # linalg, regimes, risk, theory, task, nn, optim) include neither mpi.h nor hdf5.h.
 # Every header starts with a comment saying what the module owns.
 pass=0; fail=0
@@ -18,7 +19,9 @@ only_in '\bMPI_[A-Z][a-z_]+ *\(' '^src/sched\.c$' "MPI calls"
 only_in '\bH5[A-Z][a-z_]*[a-z]+ *\(' '^src/store[a-z_]*\.(c|h)$' "HDF5 calls"
 only_in '#include *<hdf5\.h>' '^src/store[a-z_]*\.(c|h)$' "hdf5.h"
 only_in '\bcblas_|LAPACKE_|#include *<(cblas|lapacke)\.h>' '^src/linalg\.c$' "CBLAS/LAPACKE"
-for f in src/data.c src/rng.c src/linalg.c src/regime*.c src/risk.c src/theory.c src/task.c src/nn.c src/optim.c; do
+only_in '\bSleef_|#include *<sleef\.h>' '^src/rng_simd\.c$' "SLEEF"
+only_in '#include *<Random123/' '^src/rng(_simd)?\.c$' "Random123"
+for f in src/data.c src/rng.c src/rng_simd.c src/linalg.c src/regime*.c src/risk.c src/theory.c src/task.c src/nn.c src/optim.c; do
     [ -e "$f" ] || continue
     grep -qE '#include *[<"](mpi|hdf5|sched|store)\.h[>"]' "$f" && bad "$f (numerics) includes MPI/HDF5/sched/store" || ok
 done

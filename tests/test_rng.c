@@ -1,5 +1,8 @@
-/* Random streams: Random123 known answers, determinism, independence of keys and
- * call sites, prefix property, and moments of the distributions. */
+/* Random streams: Random123 known answers, the kernels of every instruction set against
+ * Random123 (uniforms, bitwise), each other (normals, bitwise) and a long-double Box-Muller
+ * (normals, a few ulp), determinism, independence of keys and call sites, prefix
+ * property, and moments of the distributions. */
+#include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -35,6 +38,159 @@ static void known_answers(void)
                 CHECK(out[j] == kat[i].out[j], "rng_block word %d", j);
         }
     }
+}
+
+/* The kernels this CPU runs; "generic" (no FMA) last: its normals differ in the last bits. */
+static const char *paths[] = {"scalar", "avx2", "avx512", "generic"};
+enum { NPATH = 4, NMAX = 1203 };
+
+/* Value k of sub-stream sub, straight from Random123: the uniform of rng.h. */
+static double oracle_uniform(RngKey key, uint64_t sub, size_t k)
+{
+    philox4x32_ctr_t c = {{(uint32_t)(k / 2), (uint32_t)sub, (uint32_t)(sub >> 32), 0}};
+    philox4x32_key_t kk = {{key.v[0], key.v[1]}};
+    philox4x32_ctr_t w = philox4x32_R(10, c, kk);
+    int i = (int)(k % 2);
+    uint64_t bits = ((uint64_t)w.v[2 * i] << 32) | w.v[2 * i + 1];
+    return (double)(bits >> 11) * 0x1.0p-53;
+}
+
+/* Box-Muller in long double from the oracle uniforms; *r gets the radius. */
+static long double oracle_normal(RngKey key, uint64_t sub, size_t k, long double *r)
+{
+    const long double pi = 3.141592653589793238462643383279502884L;
+    long double u0 = oracle_uniform(key, sub, k - k % 2), u1 = oracle_uniform(key, sub, k - k % 2 + 1);
+    *r = sqrtl(-2.0L * log1pl(-u0));
+    return k % 2 ? *r * sinl(2 * pi * u1) : *r * cosl(2 * pi * u1);
+}
+
+/* (key, sub, n) cases: lengths around every vector width, data.c's d + 1, keys and
+ * sub-streams with high bits set. */
+static const size_t lens[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 21, 31, 33, 41, 63, 64, 65, 201, 451, NMAX};
+static const uint64_t subs[] = {0, 1, 7, 0xffffffffu, 0x100000000ull, 0xdeadbeef12345678ull};
+
+static void kernels(void)
+{
+    GROUP("kernels: uniforms = Random123, normals equal on every path");
+    const char *start = rng_isa();
+    CHECK(rng_force_isa("no-such-isa") == -1 && strcmp(rng_isa(), start) == 0,
+          "an unknown kernel is refused and the choice kept (%s)", rng_isa());
+    printf("rng: kernel in use: %s; runs here:", start);
+    int ok[NPATH];
+    for (int p = 0; p < NPATH; p++) {
+        ok[p] = rng_force_isa(paths[p]) == 0;
+        if (ok[p])
+            printf(" %s", paths[p]);
+    }
+    printf("\n");
+    CHECK(ok[0] && ok[3], "the scalar and generic kernels run on this CPU");
+    static double ref[NMAX + 1], got[NMAX + 1], uni[NMAX + 1];
+    const RngKey keys[] = {rng_key(1, RNG_SITE_TESTING, 0, 0, 0), {{0xffffffffu, 0xffffffffu}},
+                           {{0, 0}}, rng_key(0x123456789abcdefull, RNG_SITE_TESTING, 7, 8, 9)};
+    long ucases = 0, ubad = 0, ncases = 0, nbad = 0, gbad = 0, spill = 0, obad = 0;
+    double worst = 0; /* largest |z - oracle| / (eps r) */
+    for (size_t ki = 0; ki < sizeof keys / sizeof *keys; ki++)
+        for (size_t si = 0; si < sizeof subs / sizeof *subs; si++)
+            for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+                RngKey key = keys[ki];
+                uint64_t sub = subs[si];
+                size_t n = lens[li];
+                rng_force_isa("scalar");
+                rng_normal(key, sub, ref, n);
+                for (size_t k = 0; k < n; k++) {
+                    long double r, z = oracle_normal(key, sub, k, &r);
+                    double e = (double)(fabsl(ref[k] - z) / (DBL_EPSILON * (r > 1 ? r : 1)));
+                    worst = e > worst ? e : worst;
+                    obad += !(e <= 4);
+                }
+                for (int p = 0; p < NPATH; p++) {
+                    if (!ok[p])
+                        continue;
+                    rng_force_isa(paths[p]);
+                    got[n] = uni[n] = -7; /* sentinel: nothing written past n */
+                    rng_uniform(key, sub, uni, n);
+                    ucases++;
+                    int bad = uni[n] != -7;
+                    for (size_t k = 0; k < n; k++)
+                        bad |= uni[k] != oracle_uniform(key, sub, k);
+                    ubad += bad;
+                    rng_normal(key, sub, got, n);
+                    spill += got[n] != -7;
+                    if (p == 3) { /* generic: a few ulp from scalar, not bitwise */
+                        for (size_t k = 0; k < n; k++)
+                            gbad += !(fabs(got[k] - ref[k]) <= 4 * DBL_EPSILON * fmax(1, fabs(ref[k]) + 1));
+                        continue;
+                    }
+                    ncases++;
+                    nbad += memcmp(got, ref, n * sizeof *got) != 0;
+                }
+            }
+    rng_force_isa(start);
+    CHECK(ubad == 0, "uniforms bitwise = Random123 philox4x32_R(10): %ld of %ld (key, sub, n, kernel) cases differ",
+          ubad, ucases);
+    CHECK(nbad == 0, "normals bitwise equal to the scalar kernel: %ld of %ld cases differ", nbad, ncases);
+    CHECK(spill == 0, "no kernel writes past n (%ld did)", spill);
+    CHECK(obad == 0 && worst > 0, "normals within 4 eps r of long-double Box-Muller: %ld over, worst %.2f eps r",
+          obad, worst);
+    CHECK(gbad == 0, "generic (no-FMA) kernel within 4 eps (1 + |z|) of the others (%ld over)", gbad);
+    printf("rng: worst normal error vs long double: %.2f eps r\n", worst);
+}
+
+static void rows(void)
+{
+    GROUP("rng_normal_rows = one rng_normal per row, on every kernel");
+    const char *start = rng_isa();
+    enum { R = 37, N = 130 };
+    static double got[R * N + 1], want[N];
+    RngKey key = rng_key(8, RNG_SITE_TESTING, 1, 1, 1);
+    /* the sub-streams cross 2^32 (both counter words change between lanes) */
+    const uint64_t s0[] = {0, 5, 0xffffffffu - 10};
+    const size_t ns[] = {1, 2, 3, 4, 5, 7, 16, 21, 41, 95, 96, 97, N};
+    for (int p = 0; p < NPATH; p++) {
+        if (rng_force_isa(paths[p]) != 0)
+            continue;
+        long bad = 0, cases = 0, spill = 0;
+        for (size_t si = 0; si < sizeof s0 / sizeof *s0; si++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+                for (size_t rows = 1; rows <= R; rows += 6) {
+                    size_t n = ns[ni];
+                    got[rows * n] = -7;
+                    rng_normal_rows(key, s0[si], rows, n, got);
+                    spill += got[rows * n] != -7;
+                    for (size_t i = 0; i < rows; i++) {
+                        rng_normal(key, s0[si] + i, want, n);
+                        bad += memcmp(got + i * n, want, n * sizeof *want) != 0;
+                        cases++;
+                    }
+                }
+        CHECK(bad == 0 && spill == 0, "%s: %ld of %ld rows differ, %ld calls wrote past the end",
+              paths[p], bad, cases, spill);
+    }
+    rng_force_isa(start);
+}
+
+static void prefix_all_paths(void)
+{
+    GROUP("prefix property on every kernel");
+    const char *start = rng_isa();
+    static double lng[200], sh[200];
+    RngKey k = rng_key(3, RNG_SITE_TESTING, 4, 5, 6);
+    for (int p = 0; p < NPATH; p++) {
+        if (rng_force_isa(paths[p]) != 0)
+            continue;
+        rng_normal(k, 11, lng, 200);
+        int bad = 0;
+        for (size_t n = 1; n < 200; n++) {
+            rng_normal(k, 11, sh, n);
+            bad += memcmp(sh, lng, n * sizeof *sh) != 0;
+            rng_uniform(k, 11, sh, n);
+            rng_uniform(k, 11, lng, 200);
+            bad += memcmp(sh, lng, n * sizeof *sh) != 0;
+            rng_normal(k, 11, lng, 200);
+        }
+        CHECK(bad == 0, "%s: every n < 200 is a prefix of n = 200 (%d lengths differ)", paths[p], bad);
+    }
+    rng_force_isa(start);
 }
 
 static void determinism(void)
@@ -164,6 +320,9 @@ static void sphere_and_frame(void)
 int main(void)
 {
     known_answers();
+    kernels();
+    prefix_all_paths();
+    rows();
     determinism();
     moments();
     sphere_and_frame();
