@@ -27,20 +27,22 @@
 #include "rng.h"
 #include "task.h"
 
-#define MIN_SECONDS 0.25 /* each measurement repeats until it has run this long */
+static double min_seconds = 0.25; /* each measurement repeats this long (--seconds=S) */
 
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int quick;
+static int quick, nn_only;
+static const char *only; /* --only=TEXT: fits whose "kernel size" contains TEXT */
 static double dgemm_ref; /* GFLOP/s */
+static int dgemm_size;
 static int failures;
 
-/* DGEMM rate (GFLOP/s) for C = A B, all s x s, repeated for MIN_SECONDS. */
+/* DGEMM rate (GFLOP/s) for C = A B, all s x s, repeated for 0.25 s. */
 static double dgemm_rate(int s)
 {
     size_t ss = (size_t)s * s;
@@ -57,7 +59,7 @@ static double dgemm_rate(int s)
         la_gemm('N', 'N', s, s, s, 1.0, A, s, B, s, 0.0, C, s);
         reps++;
         t = now() - t0;
-    } while (t < MIN_SECONDS);
+    } while (t < 0.25);
     free(A);
     free(B);
     free(C);
@@ -121,7 +123,7 @@ static void problem_free(Problem *p)
     free(p->M);
 }
 
-/* Times rg->fit on p (repeated up to MIN_SECONDS) and prints its row. */
+/* Times rg->fit on p (repeated up to min_seconds) and prints its row. */
 static void bench_fit(const char *kernel, const Regime *rg, Problem *p, int nn_method,
                       const char *note)
 {
@@ -134,6 +136,15 @@ static void bench_fit(const char *kernel, const Regime *rg, Problem *p, int nn_m
     in.W0 = p->W0, in.a0 = p->a0;
     in.nn_method = nn_method;
     in.nn_optimizer = NN_OPT_BACKTRACK;
+    char shape[64], buf[128];
+    if (p->n > 0)
+        snprintf(shape, sizeof shape, "d=%d N=%d n=%ld", p->d, p->N, p->n);
+    else
+        snprintf(shape, sizeof shape, "d=%d N=%d n=inf", p->d, p->N);
+    snprintf(buf, sizeof buf, "%s %s", kernel, shape);
+    if (only && !strstr(buf, only))
+        return;
+    dgemm_ref = dgemm_rate(dgemm_size); /* side by side: the load of this moment */
     FitOutput out;
     long reps = 0;
     double flops = 0, t = 0;
@@ -148,12 +159,7 @@ static void bench_fit(const char *kernel, const Regime *rg, Problem *p, int nn_m
         t += now() - t0;
         flops += la_flops();
         reps++;
-    } while (t < MIN_SECONDS && ok);
-    char shape[64], buf[128];
-    if (p->n > 0)
-        snprintf(shape, sizeof shape, "d=%d N=%d n=%ld", p->d, p->N, p->n);
-    else
-        snprintf(shape, sizeof shape, "d=%d N=%d n=inf", p->d, p->N);
+    } while (t < min_seconds && ok);
     snprintf(buf, sizeof buf, "%s%s%s%s", note ? note : "", rg == &regime_nt ? nt_solver_name() : "",
              ok ? "" : " FAILED: ", ok ? "" : task_cause_name(out.cause));
     if (!ok)
@@ -174,7 +180,7 @@ static void bench_sampling(int d, long n)
         data_sample(p.t, key, 0, n, X, y);
         t += now() - t0;
         reps++;
-    } while (t < MIN_SECONDS);
+    } while (t < min_seconds);
     char shape[64], note[96];
     snprintf(shape, sizeof shape, "d=%d n=%ld", d, n);
     snprintf(note, sizeof note, "%.1f M normals/s; rate = 2nd^2 (one X M pass) per time",
@@ -200,18 +206,86 @@ static void bench_risk(int d, long n)
         t += now() - t0;
         flops += la_flops();
         reps++;
-    } while (t < MIN_SECONDS);
+    } while (t < min_seconds);
     char shape[64];
     snprintf(shape, sizeof shape, "d=%d n_test=%ld", d, n);
     row("test-risk evaluation", shape, flops, t, reps, 0, isfinite(r) ? "" : "FAILED");
     problem_free(&p);
 }
 
+/* NN rows. The small sizes of earlier releases, kept for comparison. */
+static void bench_nn_small(int s)
+{
+    Problem p;
+    problem_init(&p, "[train]\nnn_method = gd\nnn_lr = 1e-3\nnn_steps = 20\nnn_tol = 0",
+                 100 / s, 50 / s, 20000 / s);
+    bench_fit("NN gd step (finite n)", &regime_nn, &p, NN_METHOD_GD, "full batch, fixed lr");
+    problem_free(&p);
+    problem_init(&p, "[train]\nnn_method = varpro\nnn_steps = 20\nnn_tol = 0", 60 / s,
+                 30 / s, 14400 / (s * s));
+    bench_fit("NN varpro it. (finite n)", &regime_nn, &p, NN_METHOD_VARPRO, "L-BFGS on W");
+    problem_free(&p);
+}
+
+/* One NN row: the problem is built only when --only selects the row. */
+static void nn_row(const char *kernel, const char *extra, int d, int N, long n, int method,
+                   const char *note)
+{
+    char buf[128];
+    if (n > 0)
+        snprintf(buf, sizeof buf, "%s d=%d N=%d n=%ld", kernel, d, N, n);
+    else
+        snprintf(buf, sizeof buf, "%s d=%d N=%d n=inf", kernel, d, N);
+    if (only && !strstr(buf, only))
+        return;
+    Problem p;
+    problem_init(&p, extra, d, N, n);
+    bench_fit(kernel, &regime_nn, &p, method, note);
+    problem_free(&p);
+}
+
+/* NN at d = 200 and 450 (N = d/2): plain GD steps (fixed step; finite n full batch and
+ * population), variable projection (L-BFGS on W, (c, a) exact) and online SGD as the
+ * authors ran it (d = 450, batch 100, shared a, fresh samples: sampling is part of a
+ * step, its flops are the target's x^T B x). */
+static void bench_nn(int s)
+{
+    static const int ds[2] = {200, 450};
+    for (int k = 0; k < 2; k++) {
+        int d = ds[k] / s, N = ds[k] / (2 * s);
+        nn_row("NN gd step (finite n)",
+               "[train]\nnn_method = gd\nnn_lr = 1e-4\nnn_steps = 10\nnn_tol = 0", d, N,
+               (k == 0 ? 20000 : 10000) / s, NN_METHOD_GD, "full batch, fixed lr");
+        nn_row("NN gd step (population)",
+               "[train]\nnn_method = population\nnn_lr = 1e-4\nnn_steps = 50\nnn_tol = 0", d,
+               N, -1, NN_METHOD_POPULATION, "fixed lr");
+        nn_row("NN varpro it. (population)",
+               "[train]\nnn_method = varpro\nnn_steps = 30\nnn_tol = 0", d, N, -1,
+               NN_METHOD_VARPRO, "L-BFGS on W");
+        nn_row("NN varpro it. (finite n)",
+               k == 0 ? "[train]\nnn_method = varpro\nnn_steps = 10\nnn_tol = 0"
+                      : "[train]\nnn_method = varpro\nnn_steps = 4\nnn_tol = 0",
+               d, N, (k == 0 ? 40000 : 20000) / (s * s), NN_METHOD_VARPRO, "L-BFGS on W");
+    }
+    nn_row("NN sgd step (online)",
+           "[train]\nnn_method = sgd\nnn_a_init = shared\nnn_batch = 100\n"
+           "nn_lr = 1e-4\nnn_steps = 200\nnn_tol = 0", 450 / s, 225 / s, -1, NN_METHOD_SGD,
+           "batch 100, shared a, sampling included");
+}
+
 int main(int argc, char **argv)
 {
-    quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    for (int k = 1; k < argc; k++) {
+        quick |= strcmp(argv[k], "--quick") == 0;
+        nn_only |= strcmp(argv[k], "--nn") == 0;
+        if (strncmp(argv[k], "--seconds=", 10) == 0)
+            min_seconds = atof(argv[k] + 10);
+        if (strncmp(argv[k], "--only=", 7) == 0)
+            only = argv[k] + 7, nn_only = 1;
+    }
     la_init(0);
     const int dref = quick ? 128 : 400;
+    dgemm_size = dref;
     double g0 = dgemm_rate(dref);
     dgemm_ref = g0;
     printf("BLAS: %s\n", la_blas_info());
@@ -227,6 +301,8 @@ int main(int argc, char **argv)
     Problem p;
     int s = quick ? 4 : 1; /* size divisor for --quick */
 
+    if (nn_only)
+        goto nn;
     bench_sampling(200 / s, 20000 / s);
     bench_risk(200 / s, 20000 / s);
 
@@ -253,23 +329,10 @@ int main(int argc, char **argv)
     bench_fit("NT solve (population)", &regime_nt, &p, 0, "solver: ");
     problem_free(&p);
 
-    /* NN: plain GD steps (fixed step), population GD, variable projection. */
-    problem_init(&p, "[train]\nnn_method = gd\nnn_lr = 1e-3\nnn_steps = 20\nnn_tol = 0",
-                 100 / s, 50 / s, 20000 / s);
-    bench_fit("NN gd step (finite n)", &regime_nn, &p, NN_METHOD_GD, "full batch, fixed lr");
-    problem_free(&p);
-    problem_init(&p, "[train]\nnn_method = population\nnn_lr = 1e-3\nnn_steps = 50\n"
-                     "nn_tol = 0", 200 / s, 100 / s, -1);
-    bench_fit("NN gd step (population)", &regime_nn, &p, NN_METHOD_POPULATION, "fixed lr");
-    problem_free(&p);
-    problem_init(&p, "[train]\nnn_method = varpro\nnn_steps = 30\nnn_tol = 0", 200 / s,
-                 100 / s, -1);
-    bench_fit("NN varpro it. (population)", &regime_nn, &p, NN_METHOD_VARPRO, "L-BFGS on W");
-    problem_free(&p);
-    problem_init(&p, "[train]\nnn_method = varpro\nnn_steps = 20\nnn_tol = 0", 60 / s,
-                 30 / s, 14400 / (s * s));
-    bench_fit("NN varpro it. (finite n)", &regime_nn, &p, NN_METHOD_VARPRO, "L-BFGS on W");
-    problem_free(&p);
+nn:
+    if (!nn_only)
+        bench_nn_small(s);
+    bench_nn(s);
 
     double g1 = dgemm_rate(dref);
     printf("DGEMM %d^3 before / after: %.1f / %.1f GFLOP/s (the reference is the first)\n",

@@ -50,6 +50,12 @@ void nn_form_M(NnWork *w, const double *a, const double *W, double *M);
 double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
                    double *c_opt, double *ga, double *gW);
 
+/* nn_loss_pop for the quadratic target when the RF solve at W has already formed
+ * K = W W^T (N x N) and WB = W B (N x d): the same risk, and dR/dW = 2 diag(a) W G
+ * through W G = 4 (K diag(a) W - W B) (O(N^2 d) instead of O(N d^2)). */
+double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const double *W,
+                        const double *K, const double *WB, double *c_opt, double *gW);
+
 /* The curve_points step numbers of an NN task with a budget of `steps`: log-spaced
  * in [1, steps], rounded, strictly increasing when points <= steps (otherwise
  * nondecreasing), the last one = steps. A pure function of (steps, points), so the

@@ -140,6 +140,27 @@ double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
     return R;
 }
 
+double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const double *W,
+                        const double *K, const double *WB, double *c_opt, double *gW)
+{
+    const int N = w->N, d = w->d;
+    nn_form_M(w, a, W, w->M); /* leaves D = diag(a) W in w->D */
+    double R = data_pop_risk_copt(t, w->M, c_opt, NULL);
+    if (!gW)
+        return R;
+    /* W G = 4 (W M - W B) = 4 (K D - WB): an N x N x d product instead of N x d x d */
+    memcpy(w->WG, WB, sizeof(double) * (size_t)N * d);
+    la_gemm('N', 'N', N, d, N, 1.0, K, N, w->D, d, -1.0, w->WG, d);
+    for (int i = 0; i < N; i++) {
+        const double *wg = w->WG + (size_t)i * d;
+        double s = 8 * a[i];
+        for (int k = 0; k < d; k++)
+            gW[(size_t)i * d + k] = s * wg[k];
+    }
+    la_flops_add(1.0 * N * d);
+    return R;
+}
+
 void nn_curve_steps(long steps, int points, long *out)
 {
     if (points <= 0)

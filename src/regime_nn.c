@@ -68,14 +68,19 @@
 #include "rng.h"
 #include "task.h"
 
-/* Provided by regime_rf.c: exact RF least squares (c, a) at arbitrary W. */
+/* Provided by regime_rf.c: exact RF least squares (c, a) at arbitrary W; the population
+ * quadratic case also keeping K = W W^T and WB = W B. */
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
+int rf_solve_pop_keep(const FitInput *in, const double *W, int N, double *c, double *a,
+                      double *K, double *WB);
 
 
 /* (c, a) exactly at W for varpro; 0 or -1. */
 static int varpro_solve(NnObj *o, const double *W)
 {
     const int N = o->N;
+    if (o->K)
+        return rf_solve_pop_keep(o->rf_in, W, N, &o->c, o->a, o->K, o->WB);
     if (!o->shared)
         return rf_solve_at(o->rf_in, W, N, &o->c, o->a);
     double s;
@@ -144,7 +149,9 @@ double nn_obj_eval(void *ctx, const double *th, double *g)
     double *gW = g ? g + o->off_W : NULL;
     double *ga = g && !o->varpro ? o->ga : NULL;
     double L, gc = 0;
-    if (o->pop)
+    if (o->pop && o->K)
+        L = nn_loss_pop_kept(o->w, o->in->target, o->a, W, o->K, o->WB, &o->c, gW);
+    else if (o->pop)
         L = nn_loss_pop(o->w, o->in->target, o->a, W, &o->c, ga, gW);
     else
         L = nn_loss_data(o->w, o->X, o->y, o->n, o->c, o->a, W, &gc, ga, gW);
@@ -674,13 +681,19 @@ static int nn_fit(const FitInput *in, FitOutput *out)
         o.G0 = malloc(sizeof(double) * (size_t)d * d);
     if (o.varpro && shared && !o.pop)
         o.phi = malloc(sizeof(double) * (size_t)in->n);
+    int keep = o.varpro && !shared && o.pop && in->target->model != MODEL_MIXTURE;
+    if (keep) {
+        o.K = malloc(sizeof(double) * (size_t)N * N);
+        o.WB = malloc(sizeof(double) * (size_t)N * d);
+    }
     int want_curve = out->n_curve > 0 && out->curve_train && out->curve_test;
     long *steps = want_curve ? malloc(sizeof(long) * out->n_curve) : NULL;
     double *th = malloc(sizeof(double) * o.np);
     OptResult r;
     int rc = -1, restarts = 0;
     if (!plain || !o.w || !o.a || !o.ga || !o.ones || !o.Mt || (want_curve && !steps) || !th ||
-        (o.varpro && shared && o.pop && !o.G0) || (o.varpro && shared && !o.pop && !o.phi)) {
+        (o.varpro && shared && o.pop && !o.G0) || (o.varpro && shared && !o.pop && !o.phi) ||
+        (keep && (!o.K || !o.WB))) {
         fail(out, CAUSE_NOMEM, STOP_FAILED);
         goto cleanup;
     }
@@ -779,6 +792,8 @@ cleanup:
     free(o.Mt);
     free(o.G0);
     free(o.phi);
+    free(o.K);
+    free(o.WB);
     free(plain);
     nn_work_free(o.w);
     return rc;

@@ -165,8 +165,9 @@ out:
     return rc;
 }
 
+/* K and WB (quadratic target only; may be NULL): the Gram W W^T and W B, kept. */
 static int rf_population(const FitInput *in, const double *W, int N, double *c, double *a,
-                         double *resid)
+                         double *resid, double *K, double *WB)
 {
     const Target *t = in->target;
     int d = in->d;
@@ -178,6 +179,8 @@ static int rf_population(const FitInput *in, const double *W, int N, double *c, 
     if (!G || !b)
         goto out;
     la_syrk('N', N, d, 1.0, W, d, 0.0, G, N); /* <w_i, w_j> */
+    if (K && t->model != MODEL_MIXTURE)
+        memcpy(K, G, sizeof(double) * (size_t)N * N);
     if (t->model == MODEL_MIXTURE) {
         int s = t->s;
         double dl = t->delta;
@@ -198,7 +201,7 @@ static int rf_population(const FitInput *in, const double *W, int N, double *c, 
         for (int k = 0; k < N; k++)
             b[k] *= 0.5;
     } else {
-        T = malloc(sizeof(double) * (size_t)N * d);
+        T = WB ? WB : malloc(sizeof(double) * (size_t)N * d);
         if (!T)
             goto out;
         la_gemm('N', 'N', N, d, d, 1.0, W, d, t->B, d, 0.0, T, d); /* W B */
@@ -225,7 +228,8 @@ static int rf_population(const FitInput *in, const double *W, int N, double *c, 
 out:
     free(G);
     free(b);
-    free(T);
+    if (T != WB)
+        free(T);
     free(S);
     return rc;
 }
@@ -253,7 +257,7 @@ static int rf_solve_resid(const FitInput *in, const double *W, int N, double *c,
         return 0;
     }
     if (in->n < 0)
-        return rf_population(in, W, N, c, a, resid);
+        return rf_population(in, W, N, c, a, resid, NULL, NULL);
     if (in->n == 0)
         return -1;
     return rf_finite(in, W, N, c, a, resid);
@@ -262,6 +266,15 @@ static int rf_solve_resid(const FitInput *in, const double *W, int N, double *c,
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a)
 {
     return rf_solve_resid(in, W, N, c, a, NULL);
+}
+
+int rf_solve_pop_keep(const FitInput *in, const double *W, int N, double *c, double *a,
+                      double *K, double *WB)
+{
+    double resid;
+    if (N <= 0 || in->n >= 0 || in->target->model == MODEL_MIXTURE)
+        return -1;
+    return rf_population(in, W, N, c, a, &resid, K, WB);
 }
 
 static int rf_fit(const FitInput *in, FitOutput *out)
