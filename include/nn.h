@@ -30,6 +30,12 @@ void nn_work_free(NnWork *w); /* NULL is a no-op */
 double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
                     const double *a, const double *W, double *gc, double *ga, double *gW);
 
+/* nn_loss_data with the products P = X W^T (n x N) already formed (by the varpro RF
+ * solve at the same W): 2 n N d flops fewer. P NULL: nn_loss_data. */
+double nn_loss_data_kept(NnWork *w, const double *X, const double *y, long n, double c,
+                         const double *a, const double *W, const double *P, double *gc,
+                         double *ga, double *gW);
+
 /* The gradient of the mean squared loss with respect to the quadratic form M of the model
  * (c, a, W): G = (2/n) sum_j (f(x_j) - y_j) x_j x_j^T (d x d, symmetric), in blocks of
  * w->chunk rows. Returns 0, or -1 when its block buffer cannot be allocated. */

@@ -45,8 +45,9 @@ void nn_work_free(NnWork *w)
     free(w);
 }
 
-double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
-                    const double *a, const double *W, double *gc, double *ga, double *gW)
+double nn_loss_data_kept(NnWork *w, const double *X, const double *y, long n, double c,
+                         const double *a, const double *W, const double *P, double *gc,
+                         double *ga, double *gW)
 {
     const int N = w->N, d = w->d;
     double *Z = w->Z, *r = w->r;
@@ -58,28 +59,32 @@ double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double 
     }
     for (long j0 = 0; j0 < n; j0 += w->chunk) {
         int m = (int)(n - j0 < w->chunk ? n - j0 : w->chunk);
-        const double *Xb = X + (size_t)j0 * d;
-        la_gemm('N', 'T', m, N, d, 1.0, Xb, d, W, d, 0.0, Z, N);
+        const double *Xb = X + (size_t)j0 * d, *Zs = Z;
+        if (P)
+            Zs = P + (size_t)j0 * N;
+        else
+            la_gemm('N', 'T', m, N, d, 1.0, Xb, d, W, d, 0.0, Z, N);
+        /* one pass per row (in L1): prediction, residual, then Z = r <w_i, x_j> */
         for (int j = 0; j < m; j++) {
-            const double *z = Z + (size_t)j * N;
+            const double *z = Zs + (size_t)j * N;
             double fj = c;
             for (int i = 0; i < N; i++)
                 fj += a[i] * z[i] * z[i];
-            r[j] = fj - y[j0 + j];
-            sum += r[j] * r[j];
-        }
-        if (!gW)
-            continue;
-        for (int j = 0; j < m; j++) {
-            double *z = Z + (size_t)j * N, rj = r[j];
+            double rj = fj - y[j0 + j];
+            r[j] = rj;
+            sum += rj * rj;
+            if (!gW)
+                continue;
+            double *zo = Z + (size_t)j * N;
             sumr += rj;
             if (ga)
                 for (int i = 0; i < N; i++)
                     ga[i] += rj * z[i] * z[i];
             for (int i = 0; i < N; i++)
-                z[i] *= rj;
+                zo[i] = z[i] * rj;
         }
-        la_gemm('T', 'N', N, d, m, 1.0, Z, N, Xb, d, 1.0, gW, d);
+        if (gW)
+            la_gemm('T', 'N', N, d, m, 1.0, Z, N, Xb, d, 1.0, gW, d);
     }
     la_flops_add(3.0 * n * N);
     double inv = 1.0 / (double)n;
@@ -96,6 +101,12 @@ double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double 
         }
     }
     return sum * inv;
+}
+
+double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
+                    const double *a, const double *W, double *gc, double *ga, double *gW)
+{
+    return nn_loss_data_kept(w, X, y, n, c, a, W, NULL, gc, ga, gW);
 }
 
 void nn_form_M(NnWork *w, const double *a, const double *W, double *M)

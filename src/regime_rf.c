@@ -54,19 +54,24 @@ out:
     return rc;
 }
 
-/* Features phi_ji = <w_i, x_j>^2 - shift_i of rows x_0..x_{m-1} into Z (m x N). */
+/* Features phi_ji = <w_i, x_j>^2 - shift_i of rows x_0..x_{m-1} into Z (m x N); the
+ * products <w_i, x_j> themselves also into P (m x N) when P is not NULL. */
 static void rf_features(int m, int d, int N, const double *X, const double *W,
-                        const double *shift, double *Z)
+                        const double *shift, double *Z, double *P)
 {
-    la_gemm('N', 'T', m, N, d, 1.0, X, d, W, d, 0.0, Z, N);
-    for (size_t k = 0; k < (size_t)m * N; k++) {
-        double z = Z[k];
-        Z[k] = z * z - shift[k % (size_t)N];
+    double *T = P ? P : Z;
+    la_gemm('N', 'T', m, N, d, 1.0, X, d, W, d, 0.0, T, N);
+    for (size_t j = 0; j < (size_t)m; j++) { /* rows: no index division per entry */
+        const double *t = T + j * N;
+        double *z = Z + j * N;
+        for (int i = 0; i < N; i++)
+            z[i] = t[i] * t[i] - shift[i];
     }
 }
 
+/* P (n x N, may be NULL): the products X W^T, kept for the caller. */
 static int rf_finite(const FitInput *in, const double *W, int N, double *c, double *a,
-                     double *resid)
+                     double *resid, double *P)
 {
     long n = in->n;
     int d = in->d;
@@ -90,7 +95,7 @@ static int rf_finite(const FitInput *in, const double *W, int N, double *c, doub
         yc = malloc(sizeof(double) * (size_t)n);
         if (!Z || !yc)
             goto out;
-        rf_features((int)n, d, N, in->X, W, shift, Z);
+        rf_features((int)n, d, N, in->X, W, shift, Z, P);
         for (long j = 0; j < n; j++)
             for (int i = 0; i < N; i++)
                 mean[i] += Z[(size_t)j * N + i];
@@ -130,7 +135,8 @@ static int rf_finite(const FitInput *in, const double *W, int N, double *c, doub
         /* S = sum phi phi^T, t = sum phi, u = sum phi (y - ybar) with shifted phi */
         for (long j0 = 0; j0 < n; j0 += RF_CHUNK) {
             int m = (int)(n - j0 < RF_CHUNK ? n - j0 : RF_CHUNK);
-            rf_features(m, d, N, in->X + (size_t)j0 * d, W, shift, Z);
+            rf_features(m, d, N, in->X + (size_t)j0 * d, W, shift, Z,
+                        P ? P + (size_t)j0 * N : NULL);
             la_syrk('T', N, m, 1.0, Z, N, 1.0, G, N);
             for (int j = 0; j < m; j++) {
                 double yj = in->y[j0 + j] - ybar;
@@ -260,12 +266,21 @@ static int rf_solve_resid(const FitInput *in, const double *W, int N, double *c,
         return rf_population(in, W, N, c, a, resid, NULL, NULL);
     if (in->n == 0)
         return -1;
-    return rf_finite(in, W, N, c, a, resid);
+    return rf_finite(in, W, N, c, a, resid, NULL);
 }
 
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a)
 {
     return rf_solve_resid(in, W, N, c, a, NULL);
+}
+
+int rf_solve_keep_products(const FitInput *in, const double *W, int N, double *c, double *a,
+                           double *P)
+{
+    double resid;
+    if (N <= 0 || in->n <= 0)
+        return -1;
+    return rf_finite(in, W, N, c, a, &resid, P);
 }
 
 int rf_solve_pop_keep(const FitInput *in, const double *W, int N, double *c, double *a,
