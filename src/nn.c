@@ -109,6 +109,19 @@ double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double 
     return nn_loss_data_kept(w, X, y, n, c, a, W, NULL, gc, ga, gW);
 }
 
+/* A = (A + A^T) / 2 (d x d) in 32 x 32 tiles: the column walk stays in cache. */
+static void sym_avg(int d, double *A)
+{
+    enum { T = 32 };
+    for (int k0 = 0; k0 < d; k0 += T)
+        for (int l0 = 0; l0 <= k0; l0 += T)
+            for (int k = k0; k < k0 + T && k < d; k++)
+                for (int l = l0; l < l0 + T && l < k; l++) {
+                    double s = 0.5 * (A[(size_t)k * d + l] + A[(size_t)l * d + k]);
+                    A[(size_t)k * d + l] = A[(size_t)l * d + k] = s;
+                }
+}
+
 void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
 {
     const int N = w->N, d = w->d;
@@ -120,11 +133,7 @@ void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
     } else {
         memset(M, 0, sizeof(double) * (size_t)d * d);
     }
-    for (int k = 0; k < d; k++)
-        for (int l = 0; l < k; l++) {
-            double s = 0.5 * (M[(size_t)k * d + l] + M[(size_t)l * d + k]);
-            M[(size_t)k * d + l] = M[(size_t)l * d + k] = s;
-        }
+    sym_avg(d, M);
 }
 
 double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
@@ -160,15 +169,14 @@ double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const doubl
     if (!gW)
         return R;
     /* W G = 4 (W M - W B) = 4 (K D - WB): an N x N x d product instead of N x d x d */
-    memcpy(w->WG, WB, sizeof(double) * (size_t)N * d);
-    la_gemm('N', 'N', N, d, N, 1.0, K, N, w->D, d, -1.0, w->WG, d);
+    la_gemm('N', 'N', N, d, N, 1.0, K, N, w->D, d, 0.0, w->WG, d);
     for (int i = 0; i < N; i++) {
-        const double *wg = w->WG + (size_t)i * d;
+        const double *wg = w->WG + (size_t)i * d, *wb = WB + (size_t)i * d;
         double s = 8 * a[i];
         for (int k = 0; k < d; k++)
-            gW[(size_t)i * d + k] = s * wg[k];
+            gW[(size_t)i * d + k] = s * (wg[k] - wb[k]);
     }
-    la_flops_add(1.0 * N * d);
+    la_flops_add(2.0 * N * d);
     return R;
 }
 

@@ -335,18 +335,21 @@ static double scale_dot(size_t n, double t, const double *g, double *p, const do
 static void pair_pass(size_t n, const double *xt, const double *x, const double *gt,
                       const double *g, double *sv, double *yv, double *q)
 {
-    double sy = 0, ss = 0, yy = 0, gg = 0, xx = 0;
-    for (size_t i = 0; i < n; i++) {
+    double t[2][5] = {{0}}; /* two partial sums each: ten chains hide the add latency */
+    size_t i = 0;
+    for (; i < n; i++) {
+        double *u = t[i & 1];
         double a = xt[i] - x[i], b = gt[i] - g[i];
         sv[i] = a;
         yv[i] = b;
-        sy += a * b;
-        ss += a * a;
-        yy += b * b;
-        gg += gt[i] * gt[i];
-        xx += xt[i] * xt[i];
+        u[0] += a * b;
+        u[1] += a * a;
+        u[2] += b * b;
+        u[3] += gt[i] * gt[i];
+        u[4] += xt[i] * xt[i];
     }
-    q[0] = sy, q[1] = ss, q[2] = yy, q[3] = gg, q[4] = xx;
+    for (int k = 0; k < 5; k++)
+        q[k] = t[0][k] + t[1][k];
 }
 
 int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x_out, const OptOptions *o, OptResult *r)
