@@ -335,21 +335,28 @@ static double scale_dot(size_t n, double t, const double *g, double *p, const do
 static void pair_pass(size_t n, const double *xt, const double *x, const double *gt,
                       const double *g, double *sv, double *yv, double *q)
 {
-    double t[2][5] = {{0}}; /* two partial sums each: ten chains hide the add latency */
+    /* two partial sums each (even and odd entries): ten chains hide the add latency */
+    double sy0 = 0, ss0 = 0, yy0 = 0, gg0 = 0, xx0 = 0, sy1 = 0, ss1 = 0, yy1 = 0, gg1 = 0,
+           xx1 = 0;
     size_t i = 0;
-    for (; i < n; i++) {
-        double *u = t[i & 1];
-        double a = xt[i] - x[i], b = gt[i] - g[i];
-        sv[i] = a;
-        yv[i] = b;
-        u[0] += a * b;
-        u[1] += a * a;
-        u[2] += b * b;
-        u[3] += gt[i] * gt[i];
-        u[4] += xt[i] * xt[i];
+    for (; i + 2 <= n; i += 2) {
+        double a0 = xt[i] - x[i], b0 = gt[i] - g[i];
+        double a1 = xt[i + 1] - x[i + 1], b1 = gt[i + 1] - g[i + 1];
+        sv[i] = a0, sv[i + 1] = a1;
+        yv[i] = b0, yv[i + 1] = b1;
+        sy0 += a0 * b0, sy1 += a1 * b1;
+        ss0 += a0 * a0, ss1 += a1 * a1;
+        yy0 += b0 * b0, yy1 += b1 * b1;
+        gg0 += gt[i] * gt[i], gg1 += gt[i + 1] * gt[i + 1];
+        xx0 += xt[i] * xt[i], xx1 += xt[i + 1] * xt[i + 1];
     }
-    for (int k = 0; k < 5; k++)
-        q[k] = t[0][k] + t[1][k];
+    if (i < n) {
+        double a0 = xt[i] - x[i], b0 = gt[i] - g[i];
+        sv[i] = a0, yv[i] = b0;
+        sy0 += a0 * b0, ss0 += a0 * a0, yy0 += b0 * b0;
+        gg0 += gt[i] * gt[i], xx0 += xt[i] * xt[i];
+    }
+    q[0] = sy0 + sy1, q[1] = ss0 + ss1, q[2] = yy0 + yy1, q[3] = gg0 + gg1, q[4] = xx0 + xx1;
 }
 
 int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x_out, const OptOptions *o, OptResult *r)
