@@ -30,6 +30,12 @@ void nn_work_free(NnWork *w); /* NULL is a no-op */
 double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
                     const double *a, const double *W, double *gc, double *ga, double *gW);
 
+/* nn_loss_data with the products P = X W^T (n x N) already formed (by the varpro RF
+ * solve at the same W): 2 n N d flops fewer. P NULL: nn_loss_data. */
+double nn_loss_data_kept(NnWork *w, const double *X, const double *y, long n, double c,
+                         const double *a, const double *W, const double *P, double *gc,
+                         double *ga, double *gW);
+
 /* The gradient of the mean squared loss with respect to the quadratic form M of the model
  * (c, a, W): G = (2/n) sum_j (f(x_j) - y_j) x_j x_j^T (d x d, symmetric), in blocks of
  * w->chunk rows. Returns 0, or -1 when its block buffer cannot be allocated. */
@@ -49,6 +55,12 @@ void nn_form_M(NnWork *w, const double *a, const double *W, double *M);
  * ga may be NULL when gW is given. */
 double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
                    double *c_opt, double *ga, double *gW);
+
+/* nn_loss_pop for the quadratic target when the RF solve at W has already formed
+ * K = W W^T (N x N) and WB = W B (N x d): the same risk, and dR/dW = 2 diag(a) W G
+ * through W G = 4 (K diag(a) W - W B) (O(N^2 d) instead of O(N d^2)). */
+double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const double *W,
+                        const double *K, const double *WB, double *c_opt, double *gW);
 
 /* The curve_points step numbers of an NN task with a budget of `steps`: log-spaced
  * in [1, steps], rounded, strictly increasing when points <= steps (otherwise

@@ -304,6 +304,8 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         /* losses in blocks of 2^17 entries (nn.c); L-BFGS pairs; varpro's N x N systems */
         c.bytes += 8.0 * (131072.0 + 22.0 * N * d + 2.0 * d * d +
                           (method == NN_METHOD_VARPRO ? 5.0 * N * N : 0) +
+                          /* varpro at finite n keeps X W^T up to 2^23 entries */
+                          (method == NN_METHOD_VARPRO && n > 0 ? fmin(n * N, 8388608.0) : 0) +
                           (method == NN_METHOD_SGD ? job->nn_batch * (d + N) : 0));
         break;
     }

@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <malloc.h>
 
 /* OpenBLAS extensions (declared in its cblas.h on Debian; repeated for other BLAS). */
 void openblas_set_num_threads(int num_threads);
@@ -24,6 +25,12 @@ void la_init(int threads)
             threads = 1;
     }
     openblas_set_num_threads(threads);
+    /* The solvers allocate their N x N and N x d workspaces per call (an optimiser calls
+     * them once per evaluation): keep freed memory mapped for the next call instead of
+     * glibc's default of unmapping blocks above 128 KiB and trimming the heap top, which
+     * page-faulted every block in again (measured: 3-6 % of an NN varpro iteration). */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 const char *la_blas_info(void)
@@ -274,16 +281,21 @@ int la_sym_ridge_solve(int n, double *G, const double *b, double lambda, double 
             s += fabs(G[(size_t)i * n + j]);
         anorm = fmax(anorm, s);
     }
-    memcpy(C, G, sizeof(double) * (size_t)n * n);
+    /* C = the upper triangle of G in column-major order: what the row-major LAPACKE
+     * calls hand LAPACK after their transposes, so the same factor and solution, without
+     * the three transposes (and their allocations) of the row-major interface. */
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n; j++)
+            C[(size_t)j * n + i] = G[(size_t)i * n + j];
     memcpy(x, b, sizeof(double) * (size_t)n);
     la_flop_count += n * (double)n * n / 3.0 + 2.0 * n * n;
     double est = 0;
     /* Cholesky, accepted when its condition estimate is safe (lambda > 0 always is,
      * unless G itself was indefinite); otherwise the minimum-norm pseudo-inverse. */
-    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, C, n) == 0 &&
-        LAPACKE_dpocon(LAPACK_ROW_MAJOR, 'U', n, C, n, anorm, &est) == 0 &&
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, C, n) == 0 &&
+        LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', n, C, n, anorm, &est) == 0 &&
         (lambda > 0 || est > 1e3 * rcond) &&
-        LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'U', n, 1, C, n, x, 1) == 0) {
+        LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, 1, C, n, x, n) == 0) {
         rc = 0;
     } else if (lambda <= 0) {
         rc = la_sym_pinv_solve(n, G, b, x, rcond);

@@ -45,8 +45,9 @@ void nn_work_free(NnWork *w)
     free(w);
 }
 
-double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
-                    const double *a, const double *W, double *gc, double *ga, double *gW)
+double nn_loss_data_kept(NnWork *w, const double *X, const double *y, long n, double c,
+                         const double *a, const double *W, const double *P, double *gc,
+                         double *ga, double *gW)
 {
     const int N = w->N, d = w->d;
     double *Z = w->Z, *r = w->r;
@@ -58,28 +59,32 @@ double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double 
     }
     for (long j0 = 0; j0 < n; j0 += w->chunk) {
         int m = (int)(n - j0 < w->chunk ? n - j0 : w->chunk);
-        const double *Xb = X + (size_t)j0 * d;
-        la_gemm('N', 'T', m, N, d, 1.0, Xb, d, W, d, 0.0, Z, N);
+        const double *Xb = X + (size_t)j0 * d, *Zs = Z;
+        if (P)
+            Zs = P + (size_t)j0 * N;
+        else
+            la_gemm('N', 'T', m, N, d, 1.0, Xb, d, W, d, 0.0, Z, N);
+        /* one pass per row (in L1): prediction, residual, then Z = r <w_i, x_j> */
         for (int j = 0; j < m; j++) {
-            const double *z = Z + (size_t)j * N;
+            const double *z = Zs + (size_t)j * N;
             double fj = c;
             for (int i = 0; i < N; i++)
                 fj += a[i] * z[i] * z[i];
-            r[j] = fj - y[j0 + j];
-            sum += r[j] * r[j];
-        }
-        if (!gW)
-            continue;
-        for (int j = 0; j < m; j++) {
-            double *z = Z + (size_t)j * N, rj = r[j];
+            double rj = fj - y[j0 + j];
+            r[j] = rj;
+            sum += rj * rj;
+            if (!gW)
+                continue;
+            double *zo = Z + (size_t)j * N;
             sumr += rj;
             if (ga)
                 for (int i = 0; i < N; i++)
                     ga[i] += rj * z[i] * z[i];
             for (int i = 0; i < N; i++)
-                z[i] *= rj;
+                zo[i] = z[i] * rj;
         }
-        la_gemm('T', 'N', N, d, m, 1.0, Z, N, Xb, d, 1.0, gW, d);
+        if (gW)
+            la_gemm('T', 'N', N, d, m, 1.0, Z, N, Xb, d, 1.0, gW, d);
     }
     la_flops_add(3.0 * n * N);
     double inv = 1.0 / (double)n;
@@ -98,6 +103,25 @@ double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double 
     return sum * inv;
 }
 
+double nn_loss_data(NnWork *w, const double *X, const double *y, long n, double c,
+                    const double *a, const double *W, double *gc, double *ga, double *gW)
+{
+    return nn_loss_data_kept(w, X, y, n, c, a, W, NULL, gc, ga, gW);
+}
+
+/* A = (A + A^T) / 2 (d x d) in 32 x 32 tiles: the column walk stays in cache. */
+static void sym_avg(int d, double *A)
+{
+    enum { T = 32 };
+    for (int k0 = 0; k0 < d; k0 += T)
+        for (int l0 = 0; l0 <= k0; l0 += T)
+            for (int k = k0; k < k0 + T && k < d; k++)
+                for (int l = l0; l < l0 + T && l < k; l++) {
+                    double s = 0.5 * (A[(size_t)k * d + l] + A[(size_t)l * d + k]);
+                    A[(size_t)k * d + l] = A[(size_t)l * d + k] = s;
+                }
+}
+
 void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
 {
     const int N = w->N, d = w->d;
@@ -109,11 +133,7 @@ void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
     } else {
         memset(M, 0, sizeof(double) * (size_t)d * d);
     }
-    for (int k = 0; k < d; k++)
-        for (int l = 0; l < k; l++) {
-            double s = 0.5 * (M[(size_t)k * d + l] + M[(size_t)l * d + k]);
-            M[(size_t)k * d + l] = M[(size_t)l * d + k] = s;
-        }
+    sym_avg(d, M);
 }
 
 double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
@@ -137,6 +157,26 @@ double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
             gW[(size_t)i * d + k] = 2 * a[i] * wg[k];
     }
     la_flops_add(4.0 * N * d);
+    return R;
+}
+
+double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const double *W,
+                        const double *K, const double *WB, double *c_opt, double *gW)
+{
+    const int N = w->N, d = w->d;
+    nn_form_M(w, a, W, w->M); /* leaves D = diag(a) W in w->D */
+    double R = data_pop_risk_copt(t, w->M, c_opt, NULL);
+    if (!gW)
+        return R;
+    /* W G = 4 (W M - W B) = 4 (K D - WB): an N x N x d product instead of N x d x d */
+    la_gemm('N', 'N', N, d, N, 1.0, K, N, w->D, d, 0.0, w->WG, d);
+    for (int i = 0; i < N; i++) {
+        const double *wg = w->WG + (size_t)i * d, *wb = WB + (size_t)i * d;
+        double s = 8 * a[i];
+        for (int k = 0; k < d; k++)
+            gW[(size_t)i * d + k] = s * (wg[k] - wb[k]);
+    }
+    la_flops_add(2.0 * N * d);
     return R;
 }
 

@@ -8,37 +8,54 @@
 
 #include "log.h"
 
+/* Four partial sums: one accumulator is bound by the add latency (a quarter of the
+ * loads a core can issue), and these vectors are the whole cost of an L-BFGS step
+ * around an objective of O(n) work per entry. */
 static double vdot(size_t n, const double *x, const double *y)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += x[i] * y[i];
-    return s;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += x[i] * y[i];
+    return (s0 + s1) + (s2 + s3);
 }
 
 static int stop_raised(const OptOptions *o) { return o->stop && *o->stop; }
 
-/* First-order test: |g| |x| <= gtol |f0| (scale-free for a loss homogeneous in x). */
-static int stationary(const OptOptions *o, size_t n, const double *x, double gg, double f0)
+/* First-order test: |g| |x| <= gtol |f0| (scale-free for a loss homogeneous in x), with
+ * xx = |x|^2 (unused when gtol is off). */
+static int stationary(const OptOptions *o, double xx, double gg, double f0)
 {
     if (!(o->gtol > 0))
         return 0;
     if (o->f_ref > 0)
         f0 = o->f_ref;
-    double xn = sqrt(vdot(n, x, x));
+    double xn = sqrt(xx);
     return sqrt(gg) * (xn > 0 ? xn : 1.0) <= o->gtol * fabs(f0);
 }
 
+/* |x|^2 when the first-order test needs it. */
+static double norm2_if(const OptOptions *o, size_t n, const double *x)
+{
+    return o->gtol > 0 ? vdot(n, x, x) : 0;
+}
+
 /* The stopping tests shared by both minimisers, after a step from f_old to f_new with
- * squared gradient norm gg at x: OPT_CONVERGED, OPT_TOL, or 0 (go on). */
-static int stop_test(const OptOptions *o, size_t n, const double *x, double gg, double f0,
-                     double f_old, double f_new)
+ * squared gradient norm gg at x (xx = |x|^2): OPT_CONVERGED, OPT_TOL, or 0 (go on). */
+static int stop_test(const OptOptions *o, double xx, double gg, double f0, double f_old,
+                     double f_new)
 {
     if (o->f_ref > 0)
         f0 = o->f_ref;
     if (f_new <= o->f_stop || (o->floor > 0 && f0 > 0 && f_new <= o->floor * f0))
         return OPT_CONVERGED;
-    if (stationary(o, n, x, gg, f0))
+    if (stationary(o, xx, gg, f0))
         return OPT_CONVERGED;
     double dec = f_old - f_new;
     if (dec >= 0 && dec <= o->tol * fabs(f_old))
@@ -77,7 +94,7 @@ int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptRe
     }
     double gg = vdot(n, g, g);
     double t = o->lr > 0 ? o->lr : 1.0 / fmax(sqrt(gg), 1e-300);
-    if (gg == 0 || fx <= o->f_stop || stationary(o, n, x, gg, f0))
+    if (gg == 0 || fx <= o->f_stop || stationary(o, norm2_if(o, n, x), gg, f0))
         r->why = OPT_CONVERGED;
     for (long it = 1; r->why != OPT_CONVERGED && it <= o->max_iter; it++) {
         if (stop_raised(o)) {
@@ -135,7 +152,7 @@ int opt_gd(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptRe
         r->iterations = it;
         if (o->monitor)
             o->monitor(o->monitor_ctx, it, x, fx);
-        int why = gg == 0 ? OPT_CONVERGED : stop_test(o, n, x, gg, f0, f_old, fx);
+        int why = gg == 0 ? OPT_CONVERGED : stop_test(o, norm2_if(o, n, x), gg, f0, f_old, fx);
         if (why) {
             r->why = why;
             break;
@@ -258,7 +275,91 @@ zoom:
     return LS_FAIL;
 }
 
-int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, OptResult *r)
+/* The two-loop recursion's passes, each fused with the dot product the next pass needs
+ * (an L-BFGS step is a few passes over vectors that live in the last-level cache, so
+ * the count of passes is its cost). Dots as vdot: four partial sums. */
+
+/* p += a y; returns <s, p> of the updated p (s may be NULL: returns 0). */
+static double axpy_dot(size_t n, double a, const double *y, double *p, const double *s)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    if (!s) {
+        for (; i < n; i++)
+            p[i] += a * y[i];
+        return 0;
+    }
+    for (; i + 4 <= n; i += 4) {
+        p[i] += a * y[i];
+        p[i + 1] += a * y[i + 1];
+        p[i + 2] += a * y[i + 2];
+        p[i + 3] += a * y[i + 3];
+        s0 += s[i] * p[i];
+        s1 += s[i + 1] * p[i + 1];
+        s2 += s[i + 2] * p[i + 2];
+        s3 += s[i + 3] * p[i + 3];
+    }
+    for (; i < n; i++) {
+        p[i] += a * y[i];
+        s0 += s[i] * p[i];
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* p = t p (t = 1: p = -g, g given); returns <s, p> (s may be NULL: 0). */
+static double scale_dot(size_t n, double t, const double *g, double *p, const double *s)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    if (g)
+        for (size_t j = 0; j < n; j++)
+            p[j] = -g[j];
+    else
+        for (size_t j = 0; j < n; j++)
+            p[j] *= t;
+    if (!s)
+        return 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += s[i] * p[i];
+        s1 += s[i + 1] * p[i + 1];
+        s2 += s[i + 2] * p[i + 2];
+        s3 += s[i + 3] * p[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += s[i] * p[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* The new pair s = xt - x, y = gt - g and, in the same pass, <s,y>, <s,s>, <y,y>,
+ * <gt,gt>, <xt,xt> into q[0..4]. */
+static void pair_pass(size_t n, const double *xt, const double *x, const double *gt,
+                      const double *g, double *sv, double *yv, double *q)
+{
+    /* two partial sums each (even and odd entries): ten chains hide the add latency */
+    double sy0 = 0, ss0 = 0, yy0 = 0, gg0 = 0, xx0 = 0, sy1 = 0, ss1 = 0, yy1 = 0, gg1 = 0,
+           xx1 = 0;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        double a0 = xt[i] - x[i], b0 = gt[i] - g[i];
+        double a1 = xt[i + 1] - x[i + 1], b1 = gt[i + 1] - g[i + 1];
+        sv[i] = a0, sv[i + 1] = a1;
+        yv[i] = b0, yv[i + 1] = b1;
+        sy0 += a0 * b0, sy1 += a1 * b1;
+        ss0 += a0 * a0, ss1 += a1 * a1;
+        yy0 += b0 * b0, yy1 += b1 * b1;
+        gg0 += gt[i] * gt[i], gg1 += gt[i + 1] * gt[i + 1];
+        xx0 += xt[i] * xt[i], xx1 += xt[i + 1] * xt[i + 1];
+    }
+    if (i < n) {
+        double a0 = xt[i] - x[i], b0 = gt[i] - g[i];
+        sv[i] = a0, yv[i] = b0;
+        sy0 += a0 * b0, ss0 += a0 * a0, yy0 += b0 * b0;
+        gg0 += gt[i] * gt[i], xx0 += xt[i] * xt[i];
+    }
+    q[0] = sy0 + sy1, q[1] = ss0 + ss1, q[2] = yy0 + yy1, q[3] = gg0 + gg1, q[4] = xx0 + xx1;
+}
+
+int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x_out, const OptOptions *o, OptResult *r)
 {
     int m = o->memory > 0 ? o->memory : 10;
     size_t nn = n ? n : 1;
@@ -266,9 +367,11 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
     double *xt = malloc(sizeof(double) * nn), *gt = malloc(sizeof(double) * nn);
     double *S = malloc(sizeof(double) * nn * m), *Y = malloc(sizeof(double) * nn * m);
     double *rho = malloc(sizeof(double) * m), *alpha = malloc(sizeof(double) * m);
+    double *yy = malloc(sizeof(double) * m);
+    double *x = x_out; /* the current point: x_out or the spare buffer (swapped with xt) */
     int rc = 0, k = 0, head = 0; /* pairs stored, index of the next slot */
     memset(r, 0, sizeof *r);
-    if (!g || !p || !xt || !gt || !S || !Y || !rho || !alpha) {
+    if (!g || !p || !xt || !gt || !S || !Y || !rho || !alpha || !yy) {
         r->why = OPT_NOMEM;
         rc = -1;
         goto out;
@@ -282,8 +385,8 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
         goto out;
     }
     Line L = {f, ctx, n, x, p, xt, gt, 0, o};
-    double gg0 = vdot(n, g, g);
-    if (gg0 == 0 || fx <= o->f_stop || stationary(o, n, x, gg0, f0))
+    double gg = vdot(n, g, g), xx = norm2_if(o, n, x);
+    if (gg == 0 || fx <= o->f_stop || stationary(o, xx, gg, f0))
         r->why = OPT_CONVERGED;
     for (long it = 1; r->why != OPT_CONVERGED && it <= o->max_iter; it++) {
         if (stop_raised(o)) {
@@ -291,36 +394,37 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
             rc = -1;
             break;
         }
-        double gn = sqrt(vdot(n, g, g));
-        double fa = 0;
+        double gn = sqrt(gg);
+        double fa = 0, d0 = 0;
         int ls;
         for (;;) {
-            /* Two-loop recursion: p = -H g, H0 = gamma I from the newest pair. */
-            for (size_t i = 0; i < n; i++)
-                p[i] = -g[i];
+            /* Two-loop recursion: p = -H g, H0 = gamma I from the newest pair. Slot of
+             * the j-th newest pair: (head - 1 - j + m) % m. */
+#define SLOT(j) ((head - 1 - (j) + 2 * m) % m)
+            double dot = scale_dot(n, 1.0, g, p, k > 0 ? S + (size_t)SLOT(0) * n : NULL);
             for (int j = 0; j < k; j++) {
-                int s = (head - 1 - j + m) % m;
-                alpha[s] = rho[s] * vdot(n, S + (size_t)s * n, p);
-                for (size_t i = 0; i < n; i++)
-                    p[i] -= alpha[s] * Y[(size_t)s * n + i];
+                int s = SLOT(j);
+                alpha[s] = rho[s] * dot;
+                dot = axpy_dot(n, -alpha[s], Y + (size_t)s * n, p,
+                               j + 1 < k ? S + (size_t)SLOT(j + 1) * n : NULL);
             }
             double a1 = 1.0;
             if (k > 0) {
-                int s = (head - 1 + m) % m;
-                const double *ys = Y + (size_t)s * n;
-                double gamma = 1.0 / (rho[s] * vdot(n, ys, ys));
-                for (size_t i = 0; i < n; i++)
-                    p[i] *= gamma;
+                int s = SLOT(0);
+                double gamma = 1.0 / (rho[s] * yy[s]);
+                dot = scale_dot(n, gamma, NULL, p, Y + (size_t)SLOT(k - 1) * n);
+                for (int j = k - 1; j >= 0; j--) {
+                    int sj = SLOT(j);
+                    double beta = rho[sj] * dot;
+                    dot = axpy_dot(n, alpha[sj] - beta, S + (size_t)sj * n, p,
+                                   j > 0 ? Y + (size_t)SLOT(j - 1) * n : g);
+                }
+                d0 = dot;
             } else {
                 a1 = fmin(1.0, 1.0 / gn);
+                d0 = -gg;
             }
-            for (int j = k - 1; j >= 0; j--) {
-                int s = (head - 1 - j + m) % m;
-                double beta = rho[s] * vdot(n, Y + (size_t)s * n, p);
-                for (size_t i = 0; i < n; i++)
-                    p[i] += (alpha[s] - beta) * S[(size_t)s * n + i];
-            }
-            double d0 = vdot(n, g, p);
+#undef SLOT
             if (!(d0 < 0) && k > 0) {
                 k = 0; /* not a descent direction: forget the memory */
                 continue;
@@ -338,40 +442,43 @@ int opt_lbfgs(OptFunc f, void *ctx, size_t n, double *x, const OptOptions *o, Op
             break;
         }
         if (ls == LS_FAIL) { /* no decrease found, also along -g */
-            r->why = stationary(o, n, x, gn * gn, f0) ? OPT_CONVERGED : OPT_LINESEARCH;
+            r->why = stationary(o, xx, gn * gn, f0) ? OPT_CONVERGED : OPT_LINESEARCH;
             break;
         }
         /* New pair s = xt - x, y = gt - g (skipped when the curvature is not positive). */
-        double *sv = S + (size_t)head * n, *yv = Y + (size_t)head * n;
-        for (size_t i = 0; i < n; i++) {
-            sv[i] = xt[i] - x[i];
-            yv[i] = gt[i] - g[i];
-        }
-        double sy = vdot(n, sv, yv);
-        if (sy > 1e-12 * sqrt(vdot(n, sv, sv) * vdot(n, yv, yv))) {
-            rho[head] = 1.0 / sy;
+        double *sv = S + (size_t)head * n, *yv = Y + (size_t)head * n, q[5];
+        pair_pass(n, xt, x, gt, g, sv, yv, q);
+        if (q[0] > 1e-12 * sqrt(q[1] * q[2])) {
+            rho[head] = 1.0 / q[0];
+            yy[head] = q[2];
             head = (head + 1) % m;
             if (k < m)
                 k++;
         }
-        memcpy(x, xt, sizeof(double) * n);
-        memcpy(g, gt, sizeof(double) * n);
+        double *sw = x; /* the accepted point becomes current: swap, no copies */
+        x = xt, xt = sw;
+        sw = g, g = gt, gt = sw;
+        L.x = x, L.xt = xt, L.gt = gt;
         double f_old = fx;
         fx = fa;
+        gg = q[3], xx = q[4];
         r->iterations = it;
         if (o->monitor)
             o->monitor(o->monitor_ctx, it, x, fx);
-        double gg = vdot(n, g, g);
-        int why = gg == 0 ? OPT_CONVERGED : stop_test(o, n, x, gg, f0, f_old, fx);
+        int why = gg == 0 ? OPT_CONVERGED : stop_test(o, xx, gg, f0, f_old, fx);
         if (why) {
             r->why = why;
             break;
         }
     }
     r->f = fx;
-    r->gnorm = sqrt(vdot(n, g, g));
+    r->gnorm = sqrt(gg);
     r->evals += L.evals;
 out:
+    if (x != x_out) { /* the current point lives in the spare buffer */
+        memcpy(x_out, x, sizeof(double) * n);
+        xt = x;
+    }
     free(g);
     free(p);
     free(xt);
@@ -380,5 +487,6 @@ out:
     free(Y);
     free(rho);
     free(alpha);
+    free(yy);
     return rc;
 }

@@ -68,14 +68,27 @@
 #include "rng.h"
 #include "task.h"
 
-/* Provided by regime_rf.c: exact RF least squares (c, a) at arbitrary W. */
+/* Provided by regime_rf.c: exact RF least squares (c, a) at arbitrary W; the population
+ * quadratic case also keeping K = W W^T and WB = W B. */
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
+int rf_solve_pop_keep(const FitInput *in, const double *W, int N, double *c, double *a,
+                      double *K, double *WB);
+int rf_solve_keep_products(const FitInput *in, const double *W, int N, double *c, double *a,
+                           double *P);
+
+/* Varpro at finite n keeps X W^T from the solve for the gradient when it has at most
+ * this many entries (64 MiB); beyond, the loss forms it again in blocks. */
+#define NN_KEEP_PRODUCTS (1L << 23)
 
 
 /* (c, a) exactly at W for varpro; 0 or -1. */
 static int varpro_solve(NnObj *o, const double *W)
 {
     const int N = o->N;
+    if (o->K)
+        return rf_solve_pop_keep(o->rf_in, W, N, &o->c, o->a, o->K, o->WB);
+    if (o->P && !o->shared)
+        return rf_solve_keep_products(o->rf_in, W, N, &o->c, o->a, o->P);
     if (!o->shared)
         return rf_solve_at(o->rf_in, W, N, &o->c, o->a);
     double s;
@@ -89,7 +102,19 @@ static int varpro_solve(NnObj *o, const double *W)
             return -1;
         s = -g1 / (2 * h);
     } else {
-        nn_predict(o->w, o->X, o->n, 0.0, o->ones, W, o->phi);
+        if (o->P) { /* phi_j = sum_i <w_i, x_j>^2, the products kept for the gradient */
+            la_gemm('N', 'T', (int)o->n, N, o->d, 1.0, o->X, o->d, W, o->d, 0.0, o->P, N);
+            for (long j = 0; j < o->n; j++) {
+                const double *z = o->P + (size_t)j * N;
+                double f = 0;
+                for (int i = 0; i < N; i++)
+                    f += z[i] * z[i];
+                o->phi[j] = f;
+            }
+            la_flops_add(2.0 * o->n * N);
+        } else {
+            nn_predict(o->w, o->X, o->n, 0.0, o->ones, W, o->phi);
+        }
         double mp = 0, my = 0, cov = 0, var = 0;
         for (long j = 0; j < o->n; j++) {
             mp += o->phi[j];
@@ -144,8 +169,12 @@ double nn_obj_eval(void *ctx, const double *th, double *g)
     double *gW = g ? g + o->off_W : NULL;
     double *ga = g && !o->varpro ? o->ga : NULL;
     double L, gc = 0;
-    if (o->pop)
+    if (o->pop && o->K)
+        L = nn_loss_pop_kept(o->w, o->in->target, o->a, W, o->K, o->WB, &o->c, gW);
+    else if (o->pop)
         L = nn_loss_pop(o->w, o->in->target, o->a, W, &o->c, ga, gW);
+    else if (o->P && o->X == o->in->X && o->n == o->in->n) /* varpro: the solve's X W^T */
+        L = nn_loss_data_kept(o->w, o->X, o->y, o->n, o->c, o->a, W, o->P, &gc, ga, gW);
     else
         L = nn_loss_data(o->w, o->X, o->y, o->n, o->c, o->a, W, &gc, ga, gW);
     if (g && !o->varpro) {
@@ -674,13 +703,21 @@ static int nn_fit(const FitInput *in, FitOutput *out)
         o.G0 = malloc(sizeof(double) * (size_t)d * d);
     if (o.varpro && shared && !o.pop)
         o.phi = malloc(sizeof(double) * (size_t)in->n);
+    int keep = o.varpro && !shared && o.pop && in->target->model != MODEL_MIXTURE;
+    if (o.varpro && !o.pop && (double)in->n * N <= (double)NN_KEEP_PRODUCTS)
+        o.P = malloc(sizeof(double) * (size_t)in->n * N); /* NULL: formed again, in blocks */
+    if (keep) {
+        o.K = malloc(sizeof(double) * (size_t)N * N);
+        o.WB = malloc(sizeof(double) * (size_t)N * d);
+    }
     int want_curve = out->n_curve > 0 && out->curve_train && out->curve_test;
     long *steps = want_curve ? malloc(sizeof(long) * out->n_curve) : NULL;
     double *th = malloc(sizeof(double) * o.np);
     OptResult r;
     int rc = -1, restarts = 0;
     if (!plain || !o.w || !o.a || !o.ga || !o.ones || !o.Mt || (want_curve && !steps) || !th ||
-        (o.varpro && shared && o.pop && !o.G0) || (o.varpro && shared && !o.pop && !o.phi)) {
+        (o.varpro && shared && o.pop && !o.G0) || (o.varpro && shared && !o.pop && !o.phi) ||
+        (keep && (!o.K || !o.WB))) {
         fail(out, CAUSE_NOMEM, STOP_FAILED);
         goto cleanup;
     }
@@ -779,6 +816,9 @@ cleanup:
     free(o.Mt);
     free(o.G0);
     free(o.phi);
+    free(o.P);
+    free(o.K);
+    free(o.WB);
     free(plain);
     nn_work_free(o.w);
     return rc;

@@ -22,6 +22,9 @@ typedef struct {
     double *phi;                /* shared varpro, finite n: features (n) */
     double R0, *G0;             /* shared varpro, population: R(0) and dR/dM at 0 */
     double *Mt;                 /* d x d, for curve evaluations */
+    double *P;                  /* varpro, finite n: X W^T (n x N) of the last solve, or NULL */
+    double *K, *WB;             /* varpro, population, quadratic, per-neuron a: W W^T (N x N)
+                                 * and W B (N x d) of the last RF solve, for the gradient */
     int solve_failed;
     /* curves */
     const long *steps;

@@ -54,19 +54,24 @@ out:
     return rc;
 }
 
-/* Features phi_ji = <w_i, x_j>^2 - shift_i of rows x_0..x_{m-1} into Z (m x N). */
+/* Features phi_ji = <w_i, x_j>^2 - shift_i of rows x_0..x_{m-1} into Z (m x N); the
+ * products <w_i, x_j> themselves also into P (m x N) when P is not NULL. */
 static void rf_features(int m, int d, int N, const double *X, const double *W,
-                        const double *shift, double *Z)
+                        const double *shift, double *Z, double *P)
 {
-    la_gemm('N', 'T', m, N, d, 1.0, X, d, W, d, 0.0, Z, N);
-    for (size_t k = 0; k < (size_t)m * N; k++) {
-        double z = Z[k];
-        Z[k] = z * z - shift[k % (size_t)N];
+    double *T = P ? P : Z;
+    la_gemm('N', 'T', m, N, d, 1.0, X, d, W, d, 0.0, T, N);
+    for (size_t j = 0; j < (size_t)m; j++) { /* rows: no index division per entry */
+        const double *t = T + j * N;
+        double *z = Z + j * N;
+        for (int i = 0; i < N; i++)
+            z[i] = t[i] * t[i] - shift[i];
     }
 }
 
+/* P (n x N, may be NULL): the products X W^T, kept for the caller. */
 static int rf_finite(const FitInput *in, const double *W, int N, double *c, double *a,
-                     double *resid)
+                     double *resid, double *P)
 {
     long n = in->n;
     int d = in->d;
@@ -90,7 +95,7 @@ static int rf_finite(const FitInput *in, const double *W, int N, double *c, doub
         yc = malloc(sizeof(double) * (size_t)n);
         if (!Z || !yc)
             goto out;
-        rf_features((int)n, d, N, in->X, W, shift, Z);
+        rf_features((int)n, d, N, in->X, W, shift, Z, P);
         for (long j = 0; j < n; j++)
             for (int i = 0; i < N; i++)
                 mean[i] += Z[(size_t)j * N + i];
@@ -130,7 +135,8 @@ static int rf_finite(const FitInput *in, const double *W, int N, double *c, doub
         /* S = sum phi phi^T, t = sum phi, u = sum phi (y - ybar) with shifted phi */
         for (long j0 = 0; j0 < n; j0 += RF_CHUNK) {
             int m = (int)(n - j0 < RF_CHUNK ? n - j0 : RF_CHUNK);
-            rf_features(m, d, N, in->X + (size_t)j0 * d, W, shift, Z);
+            rf_features(m, d, N, in->X + (size_t)j0 * d, W, shift, Z,
+                        P ? P + (size_t)j0 * N : NULL);
             la_syrk('T', N, m, 1.0, Z, N, 1.0, G, N);
             for (int j = 0; j < m; j++) {
                 double yj = in->y[j0 + j] - ybar;
@@ -165,8 +171,9 @@ out:
     return rc;
 }
 
+/* K and WB (quadratic target only; may be NULL): the Gram W W^T and W B, kept. */
 static int rf_population(const FitInput *in, const double *W, int N, double *c, double *a,
-                         double *resid)
+                         double *resid, double *K, double *WB)
 {
     const Target *t = in->target;
     int d = in->d;
@@ -178,6 +185,8 @@ static int rf_population(const FitInput *in, const double *W, int N, double *c, 
     if (!G || !b)
         goto out;
     la_syrk('N', N, d, 1.0, W, d, 0.0, G, N); /* <w_i, w_j> */
+    if (K && t->model != MODEL_MIXTURE)
+        memcpy(K, G, sizeof(double) * (size_t)N * N);
     if (t->model == MODEL_MIXTURE) {
         int s = t->s;
         double dl = t->delta;
@@ -198,7 +207,7 @@ static int rf_population(const FitInput *in, const double *W, int N, double *c, 
         for (int k = 0; k < N; k++)
             b[k] *= 0.5;
     } else {
-        T = malloc(sizeof(double) * (size_t)N * d);
+        T = WB ? WB : malloc(sizeof(double) * (size_t)N * d);
         if (!T)
             goto out;
         la_gemm('N', 'N', N, d, d, 1.0, W, d, t->B, d, 0.0, T, d); /* W B */
@@ -225,7 +234,8 @@ static int rf_population(const FitInput *in, const double *W, int N, double *c, 
 out:
     free(G);
     free(b);
-    free(T);
+    if (T != WB)
+        free(T);
     free(S);
     return rc;
 }
@@ -253,15 +263,33 @@ static int rf_solve_resid(const FitInput *in, const double *W, int N, double *c,
         return 0;
     }
     if (in->n < 0)
-        return rf_population(in, W, N, c, a, resid);
+        return rf_population(in, W, N, c, a, resid, NULL, NULL);
     if (in->n == 0)
         return -1;
-    return rf_finite(in, W, N, c, a, resid);
+    return rf_finite(in, W, N, c, a, resid, NULL);
 }
 
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a)
 {
     return rf_solve_resid(in, W, N, c, a, NULL);
+}
+
+int rf_solve_keep_products(const FitInput *in, const double *W, int N, double *c, double *a,
+                           double *P)
+{
+    double resid;
+    if (N <= 0 || in->n <= 0)
+        return -1;
+    return rf_finite(in, W, N, c, a, &resid, P);
+}
+
+int rf_solve_pop_keep(const FitInput *in, const double *W, int N, double *c, double *a,
+                      double *K, double *WB)
+{
+    double resid;
+    if (N <= 0 || in->n >= 0 || in->target->model == MODEL_MIXTURE)
+        return -1;
+    return rf_population(in, W, N, c, a, &resid, K, WB);
 }
 
 static int rf_fit(const FitInput *in, FitOutput *out)

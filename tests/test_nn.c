@@ -13,6 +13,7 @@
 #include "job.h"
 #include "linalg.h"
 #include "nn.h"
+#include "optim.h"
 #include "regime.h"
 #include "rng.h"
 #include "task.h"
@@ -213,6 +214,126 @@ static void test_gradients(void)
     }
     nn_work_free(w);
     data_target_free(t);
+}
+
+/* The kept-product losses (the varpro objective reuses the RF solve's X W^T, W W^T and
+ * W B) against the plain ones, with the products formed here by loops. */
+static void test_kept_products(void)
+{
+    GROUP("kept products");
+    JobSpec job;
+    job_defaults(&job);
+    const int d = 7, N = 5;
+    const long n = 40;
+    Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
+    double W[N * d], a[N], X[n * d], y[n], P[n * N], K[N * N], WB[N * d];
+    init_weights(d, N, NN_A_NORMAL, 2, W, a);
+    data_sample(t, rng_key(5, RNG_SITE_TESTING, 11, d, 0), 0, n, X, y);
+    for (long j = 0; j < n; j++)
+        for (int i = 0; i < N; i++) {
+            double s = 0;
+            for (int k = 0; k < d; k++)
+                s += X[j * d + k] * W[i * d + k];
+            P[j * N + i] = s;
+        }
+    for (int i = 0; i < N; i++) {
+        for (int l = 0; l < N; l++) {
+            double s = 0;
+            for (int k = 0; k < d; k++)
+                s += W[i * d + k] * W[l * d + k];
+            K[i * N + l] = s;
+        }
+        for (int l = 0; l < d; l++) {
+            double s = 0;
+            for (int k = 0; k < d; k++)
+                s += W[i * d + k] * t->B[k * d + l];
+            WB[i * d + l] = s;
+        }
+    }
+    NnWork *w = nn_work_create(d, N);
+    double g1[N * d], g2[N * d], ga1[N], ga2[N], gc1, gc2;
+    double L1 = nn_loss_data(w, X, y, n, 0.2, a, W, &gc1, ga1, g1);
+    double L2 = nn_loss_data_kept(w, X, y, n, 0.2, a, W, P, &gc2, ga2, g2);
+    CHECK_REL(L2, L1, 1e-13, "sample loss with X W^T kept");
+    CHECK_REL(gc2, gc1, 1e-12, "dL/dc with X W^T kept");
+    CHECK(rel_err(N, ga2, ga1) < 1e-12 && rel_err(N * d, g2, g1) < 1e-12,
+          "dL/da, dL/dW with X W^T kept: rel err %.3g %.3g", rel_err(N, ga2, ga1),
+          rel_err(N * d, g2, g1));
+    double c1, c2;
+    double R1 = nn_loss_pop(w, t, a, W, &c1, NULL, g1);
+    double R2 = nn_loss_pop_kept(w, t, a, W, K, WB, &c2, g2);
+    CHECK(R2 == R1 && c2 == c1, "population risk with K, WB kept: %.17g vs %.17g", R2, R1);
+    CHECK(rel_err(N * d, g2, g1) < 1e-12, "dR/dW from K diag(a) W - W B: rel err %.3g",
+          rel_err(N * d, g2, g1));
+    nn_work_free(w);
+    data_target_free(t);
+}
+
+/* f = 1/2 x^T A x - b^T x, A = tridiag(-1, 3, -1) (SPD), and Rosenbrock. */
+static double opt_quad(void *ctx, const double *x, double *g)
+{
+    int n = *(const int *)ctx;
+    double f = 0;
+    for (int i = 0; i < n; i++) {
+        double ax = 3 * x[i] - (i > 0 ? x[i - 1] : 0) - (i + 1 < n ? x[i + 1] : 0);
+        double b = 1.0 + 0.1 * i;
+        f += 0.5 * x[i] * ax - b * x[i];
+        if (g)
+            g[i] = ax - b;
+    }
+    return f;
+}
+
+static double opt_rosen(void *ctx, const double *x, double *g)
+{
+    double u = 1 - x[0], v = x[1] - x[0] * x[0];
+    if (g) {
+        g[0] = -2 * u - 400 * x[0] * v;
+        g[1] = 200 * v;
+    }
+    return u * u + 100 * v * v;
+}
+
+static void test_lbfgs(void)
+{
+    GROUP("lbfgs");
+    /* the minimiser's point comes back in x, whichever buffer held it last, and r.f is
+     * the objective there; budgets 1..12 end on both buffers */
+    for (long it = 1; it <= 12; it++) {
+        int n = 30;
+        double x[30] = {0};
+        OptOptions o = {0};
+        o.max_iter = it;
+        o.f_stop = -INFINITY;
+        OptResult r;
+        int rc = opt_lbfgs(opt_quad, &n, (size_t)n, x, &o, &r);
+        CHECK(rc == 0 && r.f == opt_quad(&n, x, NULL), "budget %ld: f(x) %.17g, r.f %.17g", it,
+              opt_quad(&n, x, NULL), r.f);
+    }
+    int n = 30;
+    double x[30] = {0}, g[30];
+    OptOptions o = {0};
+    o.max_iter = 200;
+    o.f_stop = -INFINITY;
+    o.gtol = 1e-9;
+    o.f_ref = 1;
+    OptResult r;
+    int rc = opt_lbfgs(opt_quad, &n, (size_t)n, x, &o, &r);
+    opt_quad(&n, x, g);
+    double gmax = 0;
+    for (int i = 0; i < n; i++)
+        gmax = fmax(gmax, fabs(g[i]));
+    /* to the resolution of f (|f| ~ 10: a step below |g| ~ 1e-8 changes f by < 1e-15) */
+    CHECK(rc == 0 && (r.why == OPT_CONVERGED || r.why == OPT_LINESEARCH) && gmax < 1e-6 &&
+              r.iterations < 60,
+          "quadratic: why %d, |g|_inf %.3g after %ld iterations", r.why, gmax, r.iterations);
+    double z[2] = {-1.2, 1.0};
+    o.max_iter = 500;
+    o.gtol = 1e-12;
+    rc = opt_lbfgs(opt_rosen, NULL, 2, z, &o, &r);
+    CHECK(rc == 0 && fabs(z[0] - 1) < 1e-8 && fabs(z[1] - 1) < 1e-8,
+          "Rosenbrock from (-1.2, 1): (%.12g, %.12g), why %d, %ld iterations", z[0], z[1], r.why,
+          r.iterations);
 }
 
 static void test_fixed_gd_monotone(void)
@@ -586,6 +707,8 @@ int main(void)
 {
     la_init(1);
     test_gradients();
+    test_kept_products();
+    test_lbfgs();
     test_curve_steps();
     test_fixed_gd_monotone();
     test_sgd();
