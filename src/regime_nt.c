@@ -43,6 +43,7 @@
 
 #include "linalg.h"
 #include "regime.h"
+#include "regime_nt_impl.h"
 #include "task.h"
 
 #define NT_EXPLICIT (1L << 21)   /* n * p for the explicit dgelsd path */
@@ -144,8 +145,10 @@ typedef struct {
     long n;
     int d, Nq, k;
     const double *UV;  /* n x d = X Q: u in columns [0, Nq), v in [Nq, d) */
+    const double *X;   /* n x d, the caller's (the kernel's <x, x'>) */
     double *T;         /* n x Nq scratch */
     double lambda;
+    const NtMetric *S; /* the parameter metric (minimum ||(da, G)||), or NULL: ||M||_F */
 } NtOp;
 
 static size_t nt_plen(const NtOp *op) { return (size_t)op->Nq * op->d; }
@@ -154,6 +157,13 @@ static double nt_dot(const NtOp *op, const double *x, const double *y)
 {
     size_t na = (size_t)op->Nq * op->Nq, nc = (size_t)op->Nq * op->k;
     return la_dot(na, x, y) + 2.0 * la_dot(nc, x + na, y + na);
+}
+
+/* out = S theta (op->S set) */
+static void nt_metric_theta(const NtOp *op, const double *theta, double *out)
+{
+    size_t na = (size_t)op->Nq * op->Nq;
+    nt_metric_apply(op->S, theta, op->Nq, theta + na, op->k, out, op->Nq, out + na, op->k);
 }
 
 /* f = F theta (n), centred when centre != 0 */
@@ -210,52 +220,83 @@ static void nt_adjoint(const NtOp *op, const double *r, double scale, double *th
         }
 }
 
-/* out = (F_c^* F_c / n + lambda) theta, f: n scratch */
-static void nt_normal_apply(const NtOp *op, const double *theta, double *out, double *f)
+/* out = F_c^* F_c theta / n + lambda w (w = theta, or u with theta = S u), f: n scratch */
+static void nt_normal_apply(const NtOp *op, const double *theta, const double *w, double *out,
+                            double *f)
 {
     nt_forward(op, theta, f, 1);
     nt_adjoint(op, f, 1.0 / (double)op->n, out);
-    la_axpy(nt_plen(op), op->lambda, theta, out);
+    la_axpy(nt_plen(op), op->lambda, w, out);
 }
 
-/* Relative residual of the normal equations; rhs = F_c^* y / n. */
-static double nt_resid(const NtOp *op, const double *theta, const double *rhs, double *f)
+/* Relative residual of the normal equations; rhs = F_c^* y / n. Without a metric, in M:
+ * ||F_c^*(F_c theta - y_c)/n + lambda theta|| / ||rhs||; with one, in the parameters
+ * (da, G) = L^* u of theta = S u: the same with lambda u, measured in <., S .>. */
+static double nt_resid(const NtOp *op, const double *theta, const double *u, const double *rhs,
+                       double *f)
 {
     size_t P = nt_plen(op);
-    double *r = malloc(sizeof(double) * P);
-    if (!r)
-        return NAN;
-    nt_normal_apply(op, theta, r, f);
+    double *r = malloc(sizeof(double) * P), *s = malloc(sizeof(double) * P);
+    double res = NAN;
+    if (!r || !s)
+        goto out;
+    nt_normal_apply(op, theta, op->S ? u : theta, r, f);
     la_axpy(P, -1.0, rhs, r);
-    double nb = sqrt(nt_dot(op, rhs, rhs));
-    double res = nb > 0 ? sqrt(nt_dot(op, r, r)) / nb : 0.0;
+    double nr, nb;
+    if (op->S) {
+        nt_metric_theta(op, r, s);
+        nr = nt_dot(op, r, s);
+        nt_metric_theta(op, rhs, s);
+        nb = nt_dot(op, rhs, s);
+    } else {
+        nr = nt_dot(op, r, r);
+        nb = nt_dot(op, rhs, rhs);
+    }
+    res = nb > 0 ? sqrt(fmax(nr, 0.0) / nb) : 0.0;
+out:
     free(r);
+    free(s);
     return res;
 }
 
-/* CG on the normal equations from theta = 0. Returns iterations, -1 on stop signal. */
-static long nt_cg(const NtOp *op, const double *rhs, double *theta, double *f,
+/* CG on the normal equations from theta = 0. Without a metric: plain CG in M (the
+ * minimum-||M||_F solution). With one: CG in the parameters (da, G), run in M as CG
+ * preconditioned by S (z = S r; p = S q with q tracked, so the operator is
+ * F_c^* F_c p / n + lambda q and S^{-1} is never needed); from 0 it returns the
+ * minimum-||(da, G)|| solution, u (theta = S u) alongside. Returns iterations, -1 on
+ * the stop signal, -2 out of memory. */
+static long nt_cg(const NtOp *op, const double *rhs, double *theta, double *u, double *f,
                   const volatile sig_atomic_t *stop, int *converged)
 {
     size_t P = nt_plen(op);
+    int pre = op->S != NULL;
     double *r = malloc(sizeof(double) * P), *p = malloc(sizeof(double) * P);
     double *q = malloc(sizeof(double) * P);
+    double *z = pre ? malloc(sizeof(double) * P) : NULL, *s = pre ? malloc(sizeof(double) * P) : NULL;
     long it = 0;
     *converged = 0;
-    if (!r || !p || !q) {
+    if (!r || !p || !q || (pre && (!z || !s))) {
         it = -2;
         goto out;
     }
     memset(theta, 0, sizeof(double) * P);
+    if (pre)
+        memset(u, 0, sizeof(double) * P);
     memcpy(r, rhs, sizeof(double) * P);
-    memcpy(p, rhs, sizeof(double) * P);
-    double rr = nt_dot(op, r, r), nb = sqrt(rr);
-    if (nb == 0) {
+    if (pre) {
+        nt_metric_theta(op, r, z);
+        memcpy(p, z, sizeof(double) * P);
+        memcpy(s, r, sizeof(double) * P); /* s = S^{-1} p */
+    } else {
+        memcpy(p, r, sizeof(double) * P);
+    }
+    double rz = nt_dot(op, r, pre ? z : r), nb = sqrt(rz);
+    if (!(nb > 0)) {
         *converged = 1;
         goto out;
     }
     for (it = 0; it < nt_cg_maxit; it++) {
-        if (sqrt(rr) <= NT_CG_TOL * nb) {
+        if (sqrt(fmax(rz, 0.0)) <= NT_CG_TOL * nb) {
             *converged = 1;
             break;
         }
@@ -263,23 +304,32 @@ static long nt_cg(const NtOp *op, const double *rhs, double *theta, double *f,
             it = -1;
             goto out;
         }
-        nt_normal_apply(op, p, q, f);
+        nt_normal_apply(op, p, pre ? s : p, q, f);
         double pq = nt_dot(op, p, q);
         if (!(pq > 0))
             break;
-        double alpha = rr / pq;
+        double alpha = rz / pq;
         la_axpy(P, alpha, p, theta);
+        if (pre)
+            la_axpy(P, alpha, s, u);
         la_axpy(P, -alpha, q, r);
-        double rr2 = nt_dot(op, r, r);
-        double beta = rr2 / rr;
-        rr = rr2;
+        if (pre)
+            nt_metric_theta(op, r, z);
+        double rz2 = nt_dot(op, r, pre ? z : r);
+        double beta = rz2 / rz;
+        rz = rz2;
         for (size_t i = 0; i < P; i++)
-            p[i] = r[i] + beta * p[i];
+            p[i] = (pre ? z[i] : r[i]) + beta * p[i];
+        if (pre)
+            for (size_t i = 0; i < P; i++)
+                s[i] = r[i] + beta * s[i];
     }
 out:
     free(r);
     free(p);
     free(q);
+    free(z);
+    free(s);
     return it;
 }
 
@@ -305,7 +355,8 @@ static void nt_features(int m, int d, int Nq, const double *UV, double shift, do
     }
 }
 
-/* svec vector (same order) -> theta = (A full symmetric, C). */
+/* svec vector (same order) -> theta = (A full symmetric, C), and back (an isometry:
+ * Euclidean on svec, <., .>_F on M). */
 static void nt_unsvec(int d, int Nq, const double *x, double *theta)
 {
     int k = d - Nq;
@@ -323,7 +374,72 @@ static void nt_unsvec(int d, int Nq, const double *x, double *theta)
             C[(size_t)i * k + l] = x[c++] / r2;
 }
 
-static int nt_explicit(const NtOp *op, const double *y, double ybar, double *theta)
+static void nt_svec(int d, int Nq, const double *theta, double *x)
+{
+    int k = d - Nq;
+    const double *A = theta, *C = theta + (size_t)Nq * Nq;
+    const double r2 = sqrt(2.0);
+    size_t c = 0;
+    for (int i = 0; i < Nq; i++) {
+        x[c++] = A[(size_t)i * Nq + i];
+        for (int l = i + 1; l < Nq; l++)
+            x[c++] = r2 * A[(size_t)i * Nq + l];
+    }
+    for (int i = 0; i < Nq; i++)
+        for (int l = 0; l < k; l++)
+            x[c++] = r2 * C[(size_t)i * k + l];
+}
+
+/* The direct solvers in svec coordinates x (p). With a metric they solve in the whitened
+ * coordinates v, x = L v with S = L L^T (S in svec coordinates, p x p, Cholesky), where the
+ * problem is plain ridge / minimum-norm least squares (||v|| = ||(da, G)||). nt_whiten
+ * builds L (p applications of S, O(p (N Nq^2 + Nq^2 d))); nt_unwhiten maps v to theta and
+ * u = S^{-1} theta. */
+static int nt_whiten(const NtOp *op, size_t p, double *L)
+{
+    size_t P = nt_plen(op);
+    double *x = calloc(p, sizeof(double)), *th = calloc(P, sizeof(double));
+    double *sth = malloc(sizeof(double) * P);
+    int rc = -1;
+    if (!x || !th || !sth)
+        goto out;
+    for (size_t c = 0; c < p; c++) {
+        x[c] = 1.0;
+        nt_unsvec(op->d, op->Nq, x, th);
+        x[c] = 0.0;
+        nt_metric_theta(op, th, sth);
+        nt_svec(op->d, op->Nq, sth, x);
+        for (size_t r = 0; r < p; r++)
+            L[r * p + c] = x[r];
+        memset(x, 0, sizeof(double) * p);
+    }
+    for (size_t r = 0; r < p; r++)
+        for (size_t c = 0; c < r; c++)
+            L[r * p + c] = L[c * p + r] = 0.5 * (L[r * p + c] + L[c * p + r]);
+    rc = la_potrf_lower((int)p, L);
+out:
+    free(x);
+    free(th);
+    free(sth);
+    return rc;
+}
+
+static int nt_unwhiten(const NtOp *op, size_t p, const double *L, const double *v,
+                       double *theta, double *u)
+{
+    double *x = malloc(sizeof(double) * p);
+    if (!x)
+        return -1;
+    la_gemv('N', (int)p, (int)p, 1.0, L, (int)p, v, 0.0, x);
+    nt_unsvec(op->d, op->Nq, x, theta);
+    memcpy(x, v, sizeof(double) * p);
+    la_trsv_lower('T', (int)p, L, x);
+    nt_unsvec(op->d, op->Nq, x, u);
+    free(x);
+    return 0;
+}
+
+static int nt_explicit(const NtOp *op, const double *y, double ybar, double *theta, double *u)
 {
     long n = op->n;
     size_t p = (size_t)op->Nq * (op->Nq + 1) / 2 + (size_t)op->Nq * op->k;
@@ -331,8 +447,10 @@ static int nt_explicit(const NtOp *op, const double *y, double ybar, double *the
     double *yc = malloc(sizeof(double) * (size_t)n);
     double *mean = calloc(p, sizeof(double));
     double *x = malloc(sizeof(double) * p);
+    double *L = op->S ? malloc(sizeof(double) * p * p) : NULL;
+    double *PL = op->S ? malloc(sizeof(double) * (size_t)n * p) : NULL;
     int rc = -1;
-    if (!Phi || !yc || !mean || !x)
+    if (!Phi || !yc || !mean || !x || (op->S && (!L || !PL)))
         goto out;
     nt_features((int)n, op->d, op->Nq, op->UV, 0.0, Phi);
     for (long j = 0; j < n; j++)
@@ -344,19 +462,30 @@ static int nt_explicit(const NtOp *op, const double *y, double ybar, double *the
             Phi[(size_t)j * p + c] = (Phi[(size_t)j * p + c] - mean[c] / (double)n) * sn;
         yc[j] = (y[j] - ybar) * sn;
     }
-    if (la_ridge_lsq((int)n, (int)p, Phi, yc, op->lambda, x) != 0)
-        goto out;
-    nt_unsvec(op->d, op->Nq, x, theta);
+    if (op->S) {
+        if (nt_whiten(op, p, L) != 0)
+            goto out;
+        la_gemm('N', 'N', (int)n, (int)p, (int)p, 1.0, Phi, (int)p, L, (int)p, 0.0, PL, (int)p);
+        if (la_ridge_lsq((int)n, (int)p, PL, yc, op->lambda, x) != 0 ||
+            nt_unwhiten(op, p, L, x, theta, u) != 0)
+            goto out;
+    } else {
+        if (la_ridge_lsq((int)n, (int)p, Phi, yc, op->lambda, x) != 0)
+            goto out;
+        nt_unsvec(op->d, op->Nq, x, theta);
+    }
     rc = 0;
 out:
     free(Phi);
     free(yc);
     free(mean);
     free(x);
+    free(L);
+    free(PL);
     return rc;
 }
 
-static int nt_normal(const NtOp *op, const double *y, double ybar, double *theta)
+static int nt_normal(const NtOp *op, const double *y, double ybar, double *theta, double *u)
 {
     long n = op->n;
     int p = op->Nq * (op->Nq + 1) / 2 + op->Nq * op->k;
@@ -366,8 +495,10 @@ static int nt_normal(const NtOp *op, const double *y, double ybar, double *theta
     double *mean = calloc((size_t)p, sizeof(double));
     double *rhs = calloc((size_t)p, sizeof(double));
     double *x = malloc(sizeof(double) * (size_t)p);
+    double *L = op->S ? malloc(sizeof(double) * (size_t)p * p) : NULL;
+    double *T = op->S ? malloc(sizeof(double) * (size_t)p * p) : NULL;
     int rc = -1;
-    if (!G || !Phi || !mean || !rhs || !x)
+    if (!G || !Phi || !mean || !rhs || !x || (op->S && (!L || !T)))
         goto out;
     for (long j0 = 0; j0 < n; j0 += NT_CHUNK) {
         int m = (int)(n - j0 < NT_CHUNK ? n - j0 : NT_CHUNK);
@@ -390,9 +521,26 @@ static int nt_normal(const NtOp *op, const double *y, double ybar, double *theta
     for (int a = 0; a < p; a++)
         for (int b = 0; b < p; b++)
             G[(size_t)a * p + b] = G[(size_t)a * p + b] / (double)n - mean[a] * mean[b];
+    if (op->S) { /* (L^T G L + lambda) v = L^T rhs */
+        if (nt_whiten(op, (size_t)p, L) != 0)
+            goto out;
+        la_gemm('N', 'N', p, p, p, 1.0, G, p, L, p, 0.0, T, p);
+        la_gemm('T', 'N', p, p, p, 1.0, L, p, T, p, 0.0, G, p);
+        for (int a = 0; a < p; a++)
+            for (int b = 0; b < a; b++)
+                G[(size_t)a * p + b] = G[(size_t)b * p + a] =
+                    0.5 * (G[(size_t)a * p + b] + G[(size_t)b * p + a]);
+        la_gemv('T', p, p, 1.0, L, p, rhs, 0.0, mean);
+        memcpy(rhs, mean, sizeof(double) * (size_t)p);
+    }
     if (la_sym_ridge_solve(p, G, rhs, op->lambda, NT_RCOND, x) != 0)
         goto out;
-    nt_unsvec(op->d, op->Nq, x, theta);
+    if (op->S) {
+        if (nt_unwhiten(op, (size_t)p, L, x, theta, u) != 0)
+            goto out;
+    } else {
+        nt_unsvec(op->d, op->Nq, x, theta);
+    }
     rc = 0;
 out:
     free(G);
@@ -400,65 +548,102 @@ out:
     free(mean);
     free(rhs);
     free(x);
+    free(L);
+    free(T);
     return rc;
 }
 
-static int nt_kernel(const NtOp *op, const double *y, double *theta)
+/* The n x n kernel form: with the constant projected out (P = I - 1 1^T / n) the solution
+ * is beta = (P K P + n lambda)^+ P y (sum beta = 0), theta = S F^* beta (or F^* beta without a
+ * metric); K + (trace / n^2) 1 1^T keeps the constant direction off the null space, so a
+ * Cholesky solves it and the pseudo-inverse (la_sym_ridge_solve) only a singular K. */
+static int nt_kernel(const NtOp *op, const double *y, double *theta, double *u)
 {
     long n = op->n;
     int Nq = op->Nq, d = op->d;
     double *K = malloc(sizeof(double) * (size_t)n * n);
     double *S = malloc(sizeof(double) * (size_t)n * n);
-    double *rhs = malloc(sizeof(double) * (size_t)n * 2);
+    double *rhs = malloc(sizeof(double) * (size_t)n);
+    double *rm = malloc(sizeof(double) * (size_t)n);
     int rc = -1;
-    if (!K || !S || !rhs)
+    if (!K || !S || !rhs || !rm)
         goto out;
-    la_syrk('N', (int)n, Nq, 1.0, op->UV, d, 0.0, K, (int)n); /* u.u' */
-    la_syrk('N', (int)n, d, 1.0, op->UV, d, 0.0, S, (int)n);  /* x.x' = u.u' + v.v' */
-    for (size_t i = 0; i < (size_t)n * n; i++)
-        K[i] = K[i] * (2.0 * S[i] - K[i]); /* (u.u')^2 + 2 (u.u')(v.v') */
-    for (long j = 0; j < n; j++) {
-        K[(size_t)j * n + j] += (double)n * op->lambda;
-        rhs[2 * j] = y[j];
-        rhs[2 * j + 1] = 1.0;
+    if (op->S) {
+        if (nt_metric_kernel(op->S, n, op->UV, d, op->X, K) != 0)
+            goto out;
+    } else {
+        la_syrk('N', (int)n, Nq, 1.0, op->UV, d, 0.0, K, (int)n); /* u.u' */
+        la_syrk('N', (int)n, d, 1.0, op->UV, d, 0.0, S, (int)n);  /* x.x' = u.u' + v.v' */
+        for (size_t i = 0; i < (size_t)n * n; i++)
+            K[i] = K[i] * (2.0 * S[i] - K[i]); /* (u.u')^2 + 2 (u.u')(v.v') */
     }
-    if (la_posv((int)n, 2, K, (int)n, rhs, 2) != 0)
-        goto out;
-    double s1 = 0, s2 = 0;
+    /* P K P */
+    double all = 0, ybar = 0;
     for (long j = 0; j < n; j++) {
-        s1 += rhs[2 * j];
-        s2 += rhs[2 * j + 1];
+        double s = 0;
+        for (long l = 0; l < n; l++)
+            s += K[(size_t)j * n + l];
+        rm[j] = s / (double)n;
+        all += rm[j];
+        ybar += y[j];
     }
-    double c = s1 / s2;
+    all /= (double)n;
+    ybar /= (double)n;
+    double tr = 0;
     for (long j = 0; j < n; j++)
-        S[j] = rhs[2 * j] - c * rhs[2 * j + 1]; /* alpha, sums to 0 */
-    nt_adjoint(op, S, 1.0, theta); /* centring is a no-op: sum alpha = 0 */
+        for (long l = 0; l < n; l++) {
+            double v = K[(size_t)j * n + l] - rm[j] - rm[l] + all;
+            K[(size_t)j * n + l] = v;
+            if (l == j)
+                tr += v;
+        }
+    double sh = tr > 0 ? tr / ((double)n * n) : 1.0;
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        K[i] += sh;
+    for (long j = 0; j < n; j++)
+        rhs[j] = y[j] - ybar;
+    if (la_sym_ridge_solve((int)n, K, rhs, (double)n * op->lambda, NT_RCOND, S) != 0)
+        goto out;
+    double sb = 0;
+    for (long j = 0; j < n; j++)
+        sb += S[j];
+    for (long j = 0; j < n; j++)
+        S[j] -= sb / (double)n; /* beta, sums to 0 */
+    if (op->S) {
+        nt_adjoint(op, S, 1.0, u); /* centring is a no-op: sum beta = 0 */
+        nt_metric_theta(op, u, theta);
+    } else {
+        nt_adjoint(op, S, 1.0, theta);
+    }
     rc = 0;
 out:
     free(K);
     free(S);
     free(rhs);
+    free(rm);
     return rc;
 }
 
 /* One of the direct solvers (explicit, normal, kernel); 0 or -1. */
-static int nt_direct(const NtOp *op, const double *y, double ybar, double *theta, int solver)
+static int nt_direct(const NtOp *op, const double *y, double ybar, double *theta, double *u,
+                     int solver)
 {
     switch (solver) {
-    case NT_SOLVER_EXPLICIT: return nt_explicit(op, y, ybar, theta);
-    case NT_SOLVER_NORMAL: return nt_normal(op, y, ybar, theta);
-    case NT_SOLVER_KERNEL: return nt_kernel(op, y, theta);
+    case NT_SOLVER_EXPLICIT: return nt_explicit(op, y, ybar, theta, u);
+    case NT_SOLVER_NORMAL: return nt_normal(op, y, ybar, theta, u);
+    case NT_SOLVER_KERNEL: return nt_kernel(op, y, theta, u);
     default: return -1;
     }
 }
 
 /* The memory a direct solver needs beyond the operator (bytes, approximate). */
-static double nt_direct_bytes(int solver, double n, double p)
+static double nt_direct_bytes(int solver, double n, double p, int metric)
 {
     switch (solver) {
-    case NT_SOLVER_EXPLICIT: return 8.0 * (n * p + 2 * p * p + n + 3 * p);
-    case NT_SOLVER_NORMAL: return 8.0 * (p * p + NT_CHUNK * p + 3 * p);
-    case NT_SOLVER_KERNEL: return 8.0 * (2 * n * n + 2 * n);
+    case NT_SOLVER_EXPLICIT:
+        return 8.0 * (n * p + 2 * p * p + n + 3 * p + (metric ? p * p + n * p : 0));
+    case NT_SOLVER_NORMAL: return 8.0 * (p * p + NT_CHUNK * p + 3 * p + (metric ? 2 * p * p : 0));
+    case NT_SOLVER_KERNEL: return 8.0 * ((metric ? 4 : 2) * n * n + 2 * n);
     default: return INFINITY;
     }
 }
@@ -468,16 +653,31 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
 {
     int d = in->d, k = d - Nq;
     long n = in->n;
-    NtOp op = {n, d, Nq, k, NULL, NULL, in->job->ridge};
+    double p = (double)Nq * (Nq + 1) / 2 + (double)Nq * k;
+    double lambda = in->job->ridge;
+    /* lambda = 0 and n > p: the least-squares M is unique (full-rank design), found in M;
+     * otherwise the parameter norm ||(da, G)|| decides (SPEC §1) */
+    int metric = !(lambda == 0 && (double)n > p);
+    NtOp op = {n, d, Nq, k, NULL, in->X, NULL, lambda, NULL};
+    NtMetric S;
+    memset(&S, 0, sizeof S);
     double *UV = malloc(sizeof(double) * (size_t)n * d);
     double *T = malloc(sizeof(double) * (size_t)n * (Nq > 0 ? Nq : 1));
     double *f = malloc(sizeof(double) * (size_t)n);
     double *rhs = malloc(sizeof(double) * nt_plen(&op));
+    double *u = calloc(nt_plen(&op), sizeof(double));
     int rc = -1;
-    if (!UV || !T || !f || !rhs) {
+    if (metric && (!in->a0 || !in->W0)) {
+        out->cause = CAUSE_INVALID;
+        goto out;
+    }
+    if (!UV || !T || !f || !rhs || !u ||
+        (metric && nt_metric_init(&S, d, Nq, in->N, Q, in->W0, in->a0) != 0)) {
         out->cause = CAUSE_NOMEM;
         goto out;
     }
+    if (metric)
+        op.S = &S;
     op.UV = UV;
     op.T = T;
     la_gemm('N', 'N', (int)n, d, d, 1.0, in->X, d, Q, d, 0.0, UV, d);
@@ -486,24 +686,25 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
         ybar += in->y[j];
     ybar /= (double)n;
     nt_adjoint(&op, in->y, 1.0 / (double)n, rhs); /* F_c^* y / n */
-    double p = (double)Nq * (Nq + 1) / 2 + (double)Nq * k;
     int solver = NT_SOLVER_CG;
-    if ((double)n * p <= NT_EXPLICIT)
-        solver = NT_SOLVER_EXPLICIT;
-    else if (n >= p && p <= NT_DENSE_P)
-        solver = NT_SOLVER_NORMAL;
-    else if (n < p && n <= NT_KERNEL_N)
+    if (!metric || (double)n > p) {
+        if ((double)n * p <= NT_EXPLICIT)
+            solver = NT_SOLVER_EXPLICIT;
+        else if (p <= NT_DENSE_P)
+            solver = NT_SOLVER_NORMAL;
+    } else if (n <= NT_KERNEL_N) {
         solver = NT_SOLVER_KERNEL;
+    }
     if (nt_forced >= 0)
         solver = nt_forced;
     int ok = -1;
     out->iterations = 0;
     out->stop = STOP_EXACT;
     if (solver != NT_SOLVER_CG)
-        ok = nt_direct(&op, in->y, ybar, theta, solver);
+        ok = nt_direct(&op, in->y, ybar, theta, u, solver);
     if (ok != 0) { /* CG, or the fallback when a direct solve failed */
         int conv;
-        long it = nt_cg(&op, rhs, theta, f, in->stop, &conv);
+        long it = nt_cg(&op, rhs, theta, u, f, in->stop, &conv);
         if (it == -1) {
             out->cause = CAUSE_STOPPED;
             out->stop = STOP_SIGNAL;
@@ -518,13 +719,13 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
         if (!conv) {
             /* CG ran out of iterations or broke down (p^T A p <= 0): a direct solve where
              * it fits, else the task fails — a short CG is never stored as a fit. */
-            int fb = n < p ? NT_SOLVER_KERNEL : NT_SOLVER_NORMAL;
+            int fb = n <= p ? NT_SOLVER_KERNEL : NT_SOLVER_NORMAL;
             ok = -1;
-            if (solver == NT_SOLVER_CG && nt_direct_bytes(fb, n, p) <= nt_fallback_bytes)
-                ok = nt_direct(&op, in->y, ybar, theta, fb);
+            if (solver == NT_SOLVER_CG && nt_direct_bytes(fb, n, p, metric) <= nt_fallback_bytes)
+                ok = nt_direct(&op, in->y, ybar, theta, u, fb);
             if (ok != 0 && solver != NT_SOLVER_EXPLICIT &&
-                nt_direct_bytes(NT_SOLVER_EXPLICIT, n, p) <= nt_fallback_bytes)
-                ok = nt_direct(&op, in->y, ybar, theta, fb = NT_SOLVER_EXPLICIT);
+                nt_direct_bytes(NT_SOLVER_EXPLICIT, n, p, metric) <= nt_fallback_bytes)
+                ok = nt_direct(&op, in->y, ybar, theta, u, fb = NT_SOLVER_EXPLICIT);
             if (ok != 0) {
                 out->cause = CAUSE_SOLVER;
                 goto out;
@@ -536,7 +737,7 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
         }
     }
     nt_last_solver = solver;
-    out->residual = nt_resid(&op, theta, rhs, f);
+    out->residual = nt_resid(&op, theta, u, rhs, f);
     /* c = mean(y - F theta) */
     nt_forward(&op, theta, f, 0);
     double c = 0;
@@ -545,10 +746,12 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
     out->c = c / (double)n;
     rc = 0;
 out:
+    nt_metric_free(&S);
     free(UV);
     free(T);
     free(f);
     free(rhs);
+    free(u);
     return rc;
 }
 

@@ -106,7 +106,7 @@ static double brute_pop_opt(const Target *t, int K, const double *E)
 }
 
 static FitInput make_input(const JobSpec *job, const Target *t, int N, long n,
-                           const double *W, const double *X, const double *y)
+                           const double *W, const double *a0, const double *X, const double *y)
 {
     FitInput in;
     memset(&in, 0, sizeof in);
@@ -118,6 +118,7 @@ static FitInput make_input(const JobSpec *job, const Target *t, int N, long n,
     in.X = X;
     in.y = y;
     in.W0 = W;
+    in.a0 = a0;
     return in;
 }
 
@@ -149,7 +150,7 @@ static void test_population_brute(void)
         double *M = malloc(sizeof(double) * d * d);
         for (int ni = 0; ni < 3; ni++) {
             int N = Ns[ni];
-            FitInput in = make_input(&job, t, N, -1, W, NULL, NULL);
+            FitInput in = make_input(&job, t, N, -1, W, NULL, NULL, NULL);
             for (int regime = 0; regime < 2; regime++) {
                 double *E;
                 int K = class_generators(regime, d, N, W, &E);
@@ -251,6 +252,54 @@ static double maxabs(size_t n, const double *a)
     return m;
 }
 
+/* NT brute force in the raw parameters (SPEC §1): the n x N(d+1) feature matrix of
+ * (da_i: <w_i, x>^2; G_il: 2 a0_i <w_i, x> x_l), the offset handled exactly (columns and y
+ * centred, c = mean(y - Phi theta)), dgelsd on [Phi_c / sqrt(n); sqrt(lambda) I]: the
+ * minimiser of (1/n)|Phi theta + c - y|^2 + lambda |theta|^2, at lambda = 0 the one of
+ * minimum |theta| = |(da, G)|. M = W^T diag(da) W + W^T diag(a0) G + G^T diag(a0) W. */
+static void nt_param_brute(int d, int N, const double *W, const double *a0, long n,
+                           const double *X, const double *y, double lambda, double *c,
+                           double *M)
+{
+    int P = N * (d + 1), rows = (int)n + (lambda > 0 ? P : 0);
+    int ldb = rows > P ? rows : P;
+    double *A = calloc((size_t)rows * P, sizeof(double)), *b = calloc(ldb, sizeof(double));
+    double *mean = calloc(P, sizeof(double)), ybar = 0;
+    for (long j = 0; j < n; j++) {
+        const double *x = X + j * d;
+        for (int i = 0; i < N; i++) {
+            double z = la_dot(d, W + i * d, x);
+            A[j * P + i] = z * z;
+            for (int l = 0; l < d; l++)
+                A[j * P + N + i * d + l] = 2 * a0[i] * z * x[l];
+        }
+        for (int q = 0; q < P; q++)
+            mean[q] += A[j * P + q] / n;
+        ybar += y[j] / n;
+    }
+    double sn = 1 / sqrt((double)n);
+    for (long j = 0; j < n; j++) {
+        for (int q = 0; q < P; q++)
+            A[j * P + q] = (A[j * P + q] - mean[q]) * sn;
+        b[j] = (y[j] - ybar) * sn;
+    }
+    for (int q = 0; q < rows - n; q++)
+        A[(n + q) * P + q] = sqrt(lambda);
+    la_gelsd(rows, P, 1, A, P, b, 1, 1e-14, NULL);
+    *c = ybar - la_dot(P, mean, b);
+    /* M from (da, G) = b */
+    memset(M, 0, sizeof(double) * d * d);
+    for (int i = 0; i < N; i++) {
+        const double *w = W + i * d, *g = b + N + i * d;
+        for (int k = 0; k < d; k++)
+            for (int l = 0; l < d; l++)
+                M[k * d + l] += b[i] * w[k] * w[l] + a0[i] * (w[k] * g[l] + g[k] * w[l]);
+    }
+    free(A);
+    free(b);
+    free(mean);
+}
+
 static void test_finite_brute(void)
 {
     GROUP("finite-n solvers vs dgelsd on the explicit design");
@@ -259,7 +308,7 @@ static void test_finite_brute(void)
     job.noise = 0.5;
     int d = 5;
     Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
-    double *W = gauss(7 * d, 200, 1 / sqrt(d));
+    double *W = gauss(7 * d, 200, 1 / sqrt(d)), *a0 = gauss(7, 201, 1.0);
     long ns[] = {8, 60};          /* under- and over-determined for NT (p = 12 at N=3) */
     double lambdas[] = {0.0, 0.3};
     int Ns[] = {3, 6};            /* N < d and N >= d (all symmetric M, p = 15) */
@@ -273,7 +322,7 @@ static void test_finite_brute(void)
             job.ridge = lambdas[li];
             for (int Ni = 0; Ni < 2; Ni++) {
                 int N = Ns[Ni];
-                FitInput in = make_input(&job, t, N, n, W, X, y);
+                FitInput in = make_input(&job, t, N, n, W, a0, X, y);
                 /* RF: brute force over generators w_k w_k^T (parameters a) */
                 double *E, c, cb;
                 int K = class_generators(REGIME_RF, d, N, W, &E);
@@ -285,17 +334,14 @@ static void test_finite_brute(void)
                       "rf n=%ld lambda=%g N=%d: |dM| %g, c %g vs %g", n, job.ridge, N,
                       maxdiff(d * d, M, Mb), c, cb);
                 free(E);
-                /* NT: brute force over an orthonormal basis (norm = ||M||_F) */
                 K = nt_orthonormal_basis(d, N, W, &E);
                 CHECK(K == (N >= d ? d * (d + 1) / 2 : N * d - N * (N - 1) / 2),
                       "NT class dimension %d", K);
-                brute_fit(K, d, E, n, X, y, job.ridge, &cb, Mb);
+                free(E);
+                /* NT: brute force in the raw parameters (da, G) */
+                nt_param_brute(d, N, W, a0, n, X, y, job.ridge, &cb, Mb);
                 sc = maxabs(d * d, Mb) + 1;
                 for (int s = 0; s < 4; s++) {
-                    if (s == 1 && n < K)
-                        continue; /* normal equations only when n >= p */
-                    if (s == 2 && n >= K)
-                        continue; /* kernel form only when n < p */
                     nt_force_solver(solvers[s]);
                     fit_pop_risk(&regime_nt, &in, M, &c);
                     /* exact solvers 1e-8; CG stops at a 1e-10 normal-equation residual:
@@ -309,7 +355,18 @@ static void test_finite_brute(void)
                           solvers[s], nt_solver_name());
                 }
                 nt_force_solver(NULL);
-                free(E);
+                /* the parameter norm is not |M|_F: where the data do not pin M (n < p)
+                 * the two minimum-norm interpolants differ */
+                if (n < K && job.ridge == 0) {
+                    double *Mf = malloc(sizeof(double) * d * d), cf;
+                    K = nt_orthonormal_basis(d, N, W, &E);
+                    brute_fit(K, d, E, n, X, y, 0.0, &cf, Mf);
+                    CHECK(maxdiff(d * d, Mf, Mb) >= 1e-3 * sc,
+                          "n=%ld N=%d: min |(da, G)| and min |M|_F interpolants differ by %g", n, N,
+                          maxdiff(d * d, Mf, Mb));
+                    free(E);
+                    free(Mf);
+                }
             }
         }
         free(X);
@@ -319,6 +376,7 @@ static void test_finite_brute(void)
     free(M);
     free(Mb);
     free(W);
+    free(a0);
     data_target_free(t);
 }
 
@@ -332,7 +390,7 @@ static void test_large_n(void)
     int d = 10;
     for (int model = 0; model < 2; model++) {
         Target *t = data_target_create(&job, model, d, 1);
-        double *W = gauss(12 * d, 400 + model, 1 / sqrt(d));
+        double *W = gauss(12 * d, 400 + model, 1 / sqrt(d)), *a0 = gauss(12, 402 + model, 1.0);
         long n = 20000;
         double *X = malloc(sizeof(double) * n * d), *y = malloc(sizeof(double) * n);
         data_sample(t, rng_key(1, RNG_SITE_TESTING, 401, model, 0), 0, n, X, y);
@@ -344,7 +402,7 @@ static void test_large_n(void)
             for (int regime = 0; regime < 2; regime++) {
                 const Regime *rg = regime == REGIME_RF ? &regime_rf : &regime_nt;
                 opt[regime] = theory_class_opt(t, regime, W, N);
-                FitInput in = make_input(&job, t, N, n, W, X, y);
+                FitInput in = make_input(&job, t, N, n, W, a0, X, y);
                 fin[regime] = fit_pop_risk(rg, &in, M, NULL);
                 /* excess risk of least squares ~ p/n * noise level: p <= 55, n = 2e4:
                  * below 0.02 R0 */
@@ -371,6 +429,7 @@ static void test_large_n(void)
         free(X);
         free(y);
         free(W);
+        free(a0);
         data_target_free(t);
     }
 }
