@@ -6,37 +6,45 @@
  * complement. With u = Q1^T x, v = Q2^T x the class is
  *     f(x) = c + u^T A u + 2 u^T C v,   A symmetric Nq x Nq, C Nq x k,
  * i.e. Q^T M Q = [[A, C], [C^T, 0]]; p = Nq(Nq+1)/2 + Nq k = N d - N(N-1)/2 independent
- * parameters (N >= d: all symmetric M, p = d(d+1)/2). The parameter inner product is
- * <A, A'> + 2 <C, C'> = <M, M'>_F, so "norm" below is ||M||_F, independent of the basis.
+ * parameters (N >= d: all symmetric M, p = d(d+1)/2). The inner product
+ * <A, A'> + 2 <C, C'> = <M, M'>_F.
  *
- * Objective (finite n): (1/n) sum_j (f(x_j) - y_j)^2 + lambda ||M||_F^2, lambda = job
- * ridge, c never penalised. lambda = 0: the minimum-||M||_F least-squares solution (the
- * lambda -> 0+ limit; for n >= p with a full-rank design it is the unique minimiser).
+ * Objective (finite n): (1/n) sum_j (f(x_j) - y_j)^2 + lambda ||(da, G)||^2, lambda = job
+ * ridge on the raw parameters of SPEC §1 (M = L(da, G), regime_nt_impl.h), c never
+ * penalised; lambda = 0: the minimum-||(da, G)|| least-squares solution, where gradient
+ * descent from zero converges. When lambda = 0 and n > p the least-squares M is unique
+ * (full-rank design) and is found in M without the metric; otherwise the solvers work in
+ * the parameter metric S = L L^* (nt_metric.c): M = S u, (da, G) = L^* u.
  * Solvers (all exact up to rounding except CG, which stops at a relative normal-equation
  * residual NT_CG_TOL and records it; stop = exact for the direct ones, converged for CG):
  *   explicit  n p <= NT_EXPLICIT: the centred design (n x p, svec features) by dgelsd;
- *   normal    n >= p, p <= NT_DENSE_P: normal equations accumulated in row blocks, Cholesky
- *             (pseudo-inverse when singular at lambda = 0);
- *   kernel    n < p, n <= NT_KERNEL_N: K(x, x') = (u.u')^2 + 2 (u.u')(v.v') (n x n), the
- *             bordered system [K + n lambda I, 1; 1^T, 0] [alpha; c] = [y; 0] by Cholesky,
- *             then (A, C) = sum_j alpha_j (u_j u_j^T, u_j v_j^T);
+ *   normal    p <= NT_DENSE_P: normal equations accumulated in row blocks, Cholesky
+ *             (pseudo-inverse when singular at lambda = 0). With the metric both run in
+ *             whitened coordinates v, M = L v with S = L L^T (p x p Cholesky of S in svec
+ *             coordinates), where the problem is plain ridge / minimum norm;
+ *   kernel    n <= p, n <= NT_KERNEL_N (the metric's choice): the n x n kernel
+ *             K_N(x, x') = sum_i z_i^2 z_i'^2 + 4 a0_i^2 z_i z_i' <x, x'>, z = W0 x, with the
+ *             constant projected out ([K_N + n lambda, 1; 1^T, 0] [beta; c] = [y; 0]),
+ *             pseudo-inverse when singular; M = S F^* beta;
  *   cg        otherwise: conjugate gradients on the normal equations with structured
- *             products (each O(n Nq d) through BLAS-3), started at 0 (so lambda = 0 gives
- *             the minimum-norm solution), at most NT_CG_MAXIT iterations. When CG
- *             does not reach NT_CG_TOL (budget, or the p^T A p <= 0 breakdown of an
- *             ill-conditioned system, e.g. at the interpolation threshold n ~ p) the
- *             kernel (n < p) or normal solve follows, or the explicit one, when it needs
- *             at most NT_FALLBACK_BYTES; otherwise the task fails with cause solver.
- * out->residual is always the relative normal-equation residual
- * ||F*(F theta - y_c)/n + lambda theta|| / ||F* y_c / n|| of the returned solution.
+ *             products (each O(n Nq d) through BLAS-3), started at 0, at most NT_CG_MAXIT
+ *             iterations; with the metric preconditioned by S (= CG in (da, G)), so from 0
+ *             it returns the minimum-||(da, G)|| solution. When CG does not reach NT_CG_TOL
+ *             (budget, or the p^T A p <= 0 breakdown of an ill-conditioned system, e.g. at
+ *             the interpolation threshold n ~ p) the kernel (n <= p) or normal solve follows,
+ *             or the explicit one, when it needs at most NT_FALLBACK_BYTES; otherwise the
+ *             task fails with cause solver.
+ * out->residual is always the relative normal-equation residual: without the metric
+ * ||F*(F theta - y_c)/n + lambda theta|| / ||F* y_c / n||; with it the same in (da, G).
  * Memory: X Q (n x d) besides the caller's X, plus the solver's arrays (p^2, n^2 or n p
  * doubles as above, never a dense n x (N d) matrix beyond NT_EXPLICIT).
  *
- * Population (n = -1): quadratic M = 2/(2 + lambda) (B - P_perp B P_perp) in closed form;
- * mixture: (H + g g^T/4 + lambda) theta = g/2 over the class (SPEC §3), i.e. in Q
- * coordinates the operator X -> P(2X + 2 delta^2 U'U'^T X U'U'^T) + g <g, X>/4 +
- * lambda X with U' = Q^T U and P zeroing the lower-right k x k block, solved by CG
- * (its spectrum lies in [2 + lambda, 2 + 2 delta^2 + |g|^2/4 + lambda]). c optimal. */
+ * Population (n = -1), lambda = 0: quadratic M = B - P_perp B P_perp in closed form;
+ * mixture: (H + g g^T/4) theta = g/2 over the class (SPEC §3), i.e. in Q coordinates the
+ * operator X -> P(2X + 2 delta^2 U'U'^T X U'U'^T) + g <g, X>/4 with U' = Q^T U and P zeroing
+ * the lower-right k x k block, solved by CG (its spectrum lies in
+ * [2, 2 + 2 delta^2 + |g|^2/4]). lambda > 0: the same operators plus lambda S^{-1}, by CG
+ * preconditioned by S (nt_pop_ridge). c optimal. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +61,8 @@
 #define NT_CG_TOL 1e-10          /* relative normal-equation residual of the CG solver */
 #define NT_CG_MAXIT 3000
 #define NT_FALLBACK_BYTES (1024.0 * 1024 * 1024) /* largest direct solve after a short CG */
-#define NT_POP_TOL 1e-14         /* population mixture CG */
+#define NT_POP_TOL 1e-14         /* population mixture CG, and CG with a ridge */
+#define NT_POP_MAXIT 20000       /* the ridge's CG (its conditioning grows as 1/lambda) */
 #define NT_POP_ACCEPT 1e-10      /* its residual for a converged fit (else: cause solver) */
 #define NT_RCOND 1e-12
 
@@ -786,6 +795,80 @@ static void nt_pop_apply(const NtPopOp *op, const double *X, double *out)
     la_axpy(dd, 0.25 * la_dot(dd, op->g, X), op->g, out);
 }
 
+/* (S X) for X d x d in Q coordinates (class form [[A, C], [C^T, 0]]). */
+static void nt_pop_metric(const NtMetric *S, int d, int Nq, const double *X, double *Y)
+{
+    nt_metric_apply(S, X, d, X + Nq, d, Y, d, Y + Nq, d);
+    for (int i = Nq; i < d; i++)
+        for (int j = 0; j < d; j++)
+            Y[(size_t)i * d + j] = j < Nq ? Y[(size_t)j * d + i] : 0.0;
+}
+
+/* lambda > 0, ridge on the parameters (da, G): (H + lambda S^{-1}) X = b over the class,
+ * H X = 2 X (quadratic) or the mixture operator at lambda = 0, b = 2 B (projected) or g / 2:
+ * CG in the parameters (preconditioned by S, as nt_cg) from 0. X d x d in Q coordinates. */
+static int nt_pop_ridge(const FitInput *in, const double *W0, int N, const double *Q, int Nq,
+                        const NtPopOp *mix, const double *b, double *X, long *iterations,
+                        double *residual)
+{
+    int d = in->d;
+    size_t dd = (size_t)d * d;
+    double lambda = in->job->ridge;
+    NtMetric S;
+    double *buf = malloc(sizeof(double) * 6 * dd);
+    int rc = -1;
+    long it = 0;
+    if (!buf || !in->a0 || nt_metric_init(&S, d, Nq, N, Q, W0, in->a0) != 0) {
+        free(buf);
+        return -1;
+    }
+    double *r = buf, *z = r + dd, *p = z + dd, *s = p + dd, *q = s + dd, *u = q + dd;
+    memset(X, 0, sizeof(double) * dd);
+    memset(u, 0, sizeof(double) * dd);
+    memcpy(r, b, sizeof(double) * dd);
+    memcpy(s, b, sizeof(double) * dd);
+    nt_pop_metric(&S, d, Nq, r, z);
+    memcpy(p, z, sizeof(double) * dd);
+    double rz = la_dot(dd, r, z), nb = sqrt(rz);
+    for (it = 0; it < NT_POP_MAXIT && sqrt(fmax(rz, 0.0)) > NT_POP_TOL * nb; it++) {
+        if (mix)
+            nt_pop_apply(mix, p, q);
+        else
+            for (size_t i = 0; i < dd; i++)
+                q[i] = 2.0 * p[i];
+        la_axpy(dd, lambda, s, q);
+        double pq = la_dot(dd, p, q);
+        if (!(pq > 0))
+            break;
+        double alpha = rz / pq;
+        la_axpy(dd, alpha, p, X);
+        la_axpy(dd, alpha, s, u);
+        la_axpy(dd, -alpha, q, r);
+        nt_pop_metric(&S, d, Nq, r, z);
+        double rz2 = la_dot(dd, r, z), beta = rz2 / rz;
+        rz = rz2;
+        for (size_t i = 0; i < dd; i++) {
+            p[i] = z[i] + beta * p[i];
+            s[i] = r[i] + beta * s[i];
+        }
+    }
+    /* the true residual, in the parameters: |L^*(H X + lambda u - b)| / |L^* b| */
+    if (mix)
+        nt_pop_apply(mix, X, q);
+    else
+        for (size_t i = 0; i < dd; i++)
+            q[i] = 2.0 * X[i];
+    la_axpy(dd, lambda, u, q);
+    la_axpy(dd, -1.0, b, q);
+    nt_pop_metric(&S, d, Nq, q, z);
+    *residual = nb > 0 ? sqrt(fmax(la_dot(dd, q, z), 0.0)) / nb : 0.0;
+    *iterations = it;
+    rc = 0;
+    nt_metric_free(&S);
+    free(buf);
+    return rc;
+}
+
 int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
                  long *iterations, double *residual)
 {
@@ -801,8 +884,8 @@ int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double 
     if (!Q || nt_basis(d, N > 0 ? N : 0, W0, Q, &Nq) != 0)
         goto out;
     int k = d - Nq;
-    if (t->model == MODEL_QUADRATIC) {
-        /* M = 2/(2 + lambda) (B - Q2 (Q2^T B Q2) Q2^T) */
+    if (t->model == MODEL_QUADRATIC && lambda == 0) {
+        /* M = B - Q2 (Q2^T B Q2) Q2^T */
         buf = malloc(sizeof(double) * (dd + (size_t)k * k + 1));
         if (!buf)
             goto out;
@@ -814,41 +897,55 @@ int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double 
             la_gemm('N', 'N', d, k, k, 1.0, Q + Nq, d, K, k, 0.0, BQ2, k);
             la_gemm('N', 'T', d, d, k, -1.0, BQ2, k, Q + Nq, d, 1.0, M, d);
         }
-        la_scal(dd, 2.0 / (2.0 + lambda), M);
         for (int i = 0; i < d; i++)
             for (int j = 0; j < i; j++) {
                 double v = 0.5 * (M[(size_t)i * d + j] + M[(size_t)j * d + i]);
                 M[(size_t)i * d + j] = M[(size_t)j * d + i] = v;
             }
     } else {
-        int s = t->s;
+        int s = t->model == MODEL_MIXTURE ? t->s : 0;
         buf = malloc(sizeof(double) * (6 * dd + 2 * (size_t)d * s + (size_t)s * s));
         if (!buf)
             goto out;
         double *g = buf, *X = g + dd, *r = X + dd, *p = r + dd, *q = p + dd, *Mq = q + dd;
         double *Up = Mq + dd, *W1 = Up + (size_t)d * s, *W2 = W1 + (size_t)d * s;
-        la_gemm('T', 'N', d, s, d, 1.0, Q, d, t->U, s, 0.0, Up, s);
-        la_gemm('N', 'T', d, d, s, 2.0 * t->delta, Up, s, Up, s, 0.0, g, d);
-        nt_pop_project(d, Nq, g);
-        NtPopOp op = {d, Nq, s, Up, g, t->delta, lambda, W1, W2};
-        /* CG for op X = g/2 from X = 0 */
-        memset(X, 0, sizeof(double) * dd);
-        for (size_t i = 0; i < dd; i++)
-            r[i] = p[i] = 0.5 * g[i];
-        double rr = la_dot(dd, r, r), nb = sqrt(rr);
-        for (it = 0; it < 1000 && sqrt(rr) > NT_POP_TOL * nb; it++) {
-            nt_pop_apply(&op, p, q);
-            double alpha = rr / la_dot(dd, p, q);
-            la_axpy(dd, alpha, p, X);
-            la_axpy(dd, -alpha, q, r);
-            double rr2 = la_dot(dd, r, r);
+        NtPopOp op = {d, Nq, s, Up, g, t->delta, 0.0, W1, W2};
+        if (t->model == MODEL_QUADRATIC) { /* b = 2 P(Q^T B Q) */
+            la_gemm('N', 'N', d, d, d, 1.0, t->B, d, Q, d, 0.0, Mq, d);
+            la_gemm('T', 'N', d, d, d, 2.0, Q, d, Mq, d, 0.0, r, d);
+            nt_pop_project(d, Nq, r);
+        } else {
+            la_gemm('T', 'N', d, s, d, 1.0, Q, d, t->U, s, 0.0, Up, s);
+            la_gemm('N', 'T', d, d, s, 2.0 * t->delta, Up, s, Up, s, 0.0, g, d);
+            nt_pop_project(d, Nq, g);
             for (size_t i = 0; i < dd; i++)
-                p[i] = r[i] + rr2 / rr * p[i];
-            rr = rr2;
+                r[i] = 0.5 * g[i];
         }
-        nt_pop_apply(&op, X, q); /* true residual */
-        la_axpy(dd, -0.5, g, q);
-        res = nb > 0 ? la_nrm2(dd, q) / nb : 0.0;
+        if (lambda > 0) {
+            memcpy(p, r, sizeof(double) * dd); /* b */
+            if (nt_pop_ridge(in, W0, N, Q, Nq, t->model == MODEL_MIXTURE ? &op : NULL, p, X,
+                             &it, &res) != 0)
+                goto out;
+        } else {
+            /* CG for op X = g/2 from X = 0 (mixture, lambda = 0) */
+            memset(X, 0, sizeof(double) * dd);
+            for (size_t i = 0; i < dd; i++)
+                p[i] = r[i];
+            double rr = la_dot(dd, r, r), nb = sqrt(rr);
+            for (it = 0; it < 1000 && sqrt(rr) > NT_POP_TOL * nb; it++) {
+                nt_pop_apply(&op, p, q);
+                double alpha = rr / la_dot(dd, p, q);
+                la_axpy(dd, alpha, p, X);
+                la_axpy(dd, -alpha, q, r);
+                double rr2 = la_dot(dd, r, r);
+                for (size_t i = 0; i < dd; i++)
+                    p[i] = r[i] + rr2 / rr * p[i];
+                rr = rr2;
+            }
+            nt_pop_apply(&op, X, q); /* true residual */
+            la_axpy(dd, -0.5, g, q);
+            res = nb > 0 ? la_nrm2(dd, q) / nb : 0.0;
+        }
         /* M = Q X Q^T */
         la_gemm('N', 'N', d, d, d, 1.0, Q, d, X, d, 0.0, Mq, d);
         la_gemm('N', 'T', d, d, d, 1.0, Mq, d, Q, d, 0.0, M, d);
@@ -885,7 +982,7 @@ static int nt_fit(const FitInput *in, FitOutput *out)
             out->cause = CAUSE_SOLVER;
             goto fail;
         }
-        if (in->target->model == MODEL_MIXTURE) { /* CG on a well-conditioned operator */
+        if (in->target->model == MODEL_MIXTURE || in->job->ridge > 0) { /* CG */
             if (!(out->residual <= NT_POP_ACCEPT)) {
                 out->cause = CAUSE_SOLVER;
                 goto fail;

@@ -53,6 +53,29 @@ static int class_generators(int regime, int d, int N, const double *W, double **
     return K;
 }
 
+/* NT generators in the raw parameters (SPEC §1): da_i -> w_i w_i^T, G_il -> a0_i (w_i e_l^T +
+ * e_l w_i^T); N (d + 1) of them. */
+static int nt_param_generators(int d, int N, const double *W, const double *a0, double **E)
+{
+    int K = N * (d + 1);
+    *E = calloc((size_t)K * d * d, sizeof(double));
+    for (int i = 0; i < N; i++) {
+        const double *w = W + (size_t)i * d;
+        double *e = *E + (size_t)i * d * d;
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++)
+                e[a * d + b] = w[a] * w[b];
+        for (int l = 0; l < d; l++) {
+            e = *E + (size_t)(N + i * d + l) * d * d;
+            for (int a = 0; a < d; a++) {
+                e[l * d + a] += a0[i] * w[a];
+                e[a * d + l] += a0[i] * w[a];
+            }
+        }
+    }
+    return K;
+}
+
 static void combine(int K, int d, const double *E, const double *th, double *M)
 {
     memset(M, 0, sizeof(double) * d * d);
@@ -62,7 +85,18 @@ static void combine(int K, int d, const double *E, const double *th, double *M)
 
 /* Brute force: R(theta) = R(sum theta_k E_k) with optimal c is a quadratic
  * r0 + q^T theta + theta^T A theta; recover q and A from evaluations and minimise. */
+static double brute_pop_opt_ridge(const Target *t, int K, const double *E, double lambda,
+                                  double *Mopt);
+
 static double brute_pop_opt(const Target *t, int K, const double *E)
+{
+    return brute_pop_opt_ridge(t, K, E, 0.0, NULL);
+}
+
+/* ... and of R(sum theta_k E_k) + lambda |theta|^2; Mopt (may be NULL) gets the minimiser's
+ * M. Returns the minimal risk at lambda = 0, the objective otherwise. */
+static double brute_pop_opt_ridge(const Target *t, int K, const double *E, double lambda,
+                                  double *Mopt)
 {
     int d = t->d;
     double *M = malloc(sizeof(double) * d * d), *th = calloc(K, sizeof(double));
@@ -90,12 +124,17 @@ static double brute_pop_opt(const Target *t, int K, const double *E)
             th[k] = th[l] = 0;
             A[k * K + l] = A[l * K + k] = 0.5 * (r - Rk[k] - Rk[l] + r0);
         }
-    /* minimiser: 2 A theta = -q (min-norm through dgelsd); R* = r0 + q^T theta / 2 */
+    /* minimiser: 2 (A + lambda) theta = -q (min-norm through dgelsd); the minimum is
+     * r0 + q^T theta / 2 */
     double *b = malloc(sizeof(double) * K);
-    for (int k = 0; k < K; k++)
+    for (int k = 0; k < K; k++) {
         b[k] = -0.5 * q[k];
+        A[k * K + k] += lambda;
+    }
     la_gelsd(K, K, 1, A, K, b, 1, 1e-12, NULL);
     double rs = r0 + 0.5 * la_dot(K, q, b);
+    if (Mopt)
+        combine(K, d, E, b, Mopt);
     free(M);
     free(th);
     free(A);
@@ -121,6 +160,9 @@ static FitInput make_input(const JobSpec *job, const Target *t, int N, long n,
     in.a0 = a0;
     return in;
 }
+
+static double maxdiff(size_t n, const double *a, const double *b);
+static double maxabs(size_t n, const double *a);
 
 static double fit_pop_risk(const Regime *rg, const FitInput *in, double *M, double *c)
 {
@@ -169,6 +211,25 @@ static void test_population_brute(void)
                 free(E);
             }
         }
+        /* ridge on the raw parameters (da, G): the minimiser of R + lambda |(da, G)|^2 */
+        double *a0 = gauss(8, 110 + model, 1.0), *Mb = malloc(sizeof(double) * d * d);
+        JobSpec jr = job;
+        jr.ridge = 0.05;
+        for (int ni = 0; ni < 3; ni++) {
+            int N = Ns[ni];
+            FitInput in = make_input(&jr, t, N, -1, W, a0, NULL, NULL);
+            double *E;
+            int K = nt_param_generators(d, N, W, a0, &E);
+            brute_pop_opt_ridge(t, K, E, jr.ridge, Mb);
+            double fit = fit_pop_risk(&regime_nt, &in, M, NULL);
+            double sc = maxabs(d * d, Mb);
+            CHECK(isfinite(fit) && maxdiff(d * d, M, Mb) <= 1e-8 * sc,
+                  "model %d nt N=%d ridge %g: |dM| %.2g of %.2g", model, N, jr.ridge,
+                  maxdiff(d * d, M, Mb), sc);
+            free(E);
+        }
+        free(a0);
+        free(Mb);
         free(W);
         free(M);
         data_target_free(t);
