@@ -16,7 +16,9 @@
  * (full-rank design) and is found in M without the metric; otherwise the solvers work in
  * the parameter metric S = L L^* (nt_metric.c): M = S u, (da, G) = L^* u.
  * Solvers (all exact up to rounding except CG, which stops at a relative normal-equation
- * residual NT_CG_TOL and records it; stop = exact for the direct ones, converged for CG):
+ * residual NT_CG_TOL and records it; stop = exact for the direct ones, converged for CG),
+ * in the order of choice:
+ *   cg        without the metric and n >= NT_CG_RATIO p (measured rule, below);
  *   explicit  n p <= NT_EXPLICIT: the centred design (n x p, svec features) by dgelsd;
  *   normal    p <= NT_DENSE_P: normal equations accumulated in row blocks, Cholesky
  *             (pseudo-inverse when singular at lambda = 0). With the metric both run in
@@ -27,7 +29,7 @@
  *             constant projected out ([K_N + n lambda, 1; 1^T, 0] [beta; c] = [y; 0]),
  *             pseudo-inverse when singular; M = S F^* beta;
  *   cg        otherwise: conjugate gradients on the normal equations with structured
- *             products (each O(n Nq d) through BLAS-3), started at 0, at most NT_CG_MAXIT
+ *             products (two GEMMs, O(n Nq d)), started at 0, at most NT_CG_MAXIT
  *             iterations; with the metric preconditioned by S (= CG in (da, G)), so from 0
  *             it returns the minimum-||(da, G)|| solution. When CG does not reach NT_CG_TOL
  *             (budget, or the p^T A p <= 0 breakdown of an ill-conditioned system, e.g. at
@@ -58,7 +60,13 @@
 #define NT_DENSE_P 2000          /* largest p for the normal equations */
 #define NT_KERNEL_N 3000         /* largest n for the kernel form */
 #define NT_CHUNK 1024            /* rows per block for the normal equations */
-#define NT_CG_TOL 1e-10          /* relative normal-equation residual of the CG solver */
+#define NT_CG_TOL 1e-12          /* relative normal-equation residual of the CG solver */
+/* lambda = 0, n >= NT_CG_RATIO p: CG rather than a direct solve. Measured (bench/nt_solvers,
+ * 1 thread, loaded 2-core machine, d = 20-100, p = 90-1830): at n = 2, 4, 8 p CG was
+ * 2.4-8.1x faster than the direct solve (explicit or normal) with the same M to 5e-12
+ * (25-90 iterations); at n = 1.25 p 0.66-4.2x, 2e-11, 140-260 iterations, and the
+ * conditioning worsens towards n = p, so below 2p the direct solves stay. */
+#define NT_CG_RATIO 2.0
 #define NT_CG_MAXIT 3000
 #define NT_FALLBACK_BYTES (1024.0 * 1024 * 1024) /* largest direct solve after a short CG */
 #define NT_POP_TOL 1e-14         /* population mixture CG, and CG with a ridge */
@@ -119,7 +127,7 @@ static int nt_basis(int d, int N, const double *W0, double *Q, int *Nq)
     return rc;
 }
 
-/* M = Q [[A, C], [C^T, 0]] Q^T, theta = (A: Nq x Nq, then C: Nq x k). */
+/* M = Q [[A, C], [C^T, 0]] Q^T; theta = [A, sqrt2 C] (Nq x d row-major, see NtOp). */
 static int nt_form_M(int d, int Nq, const double *Q, const double *theta, double *M)
 {
     int k = d - Nq;
@@ -130,12 +138,12 @@ static int nt_form_M(int d, int Nq, const double *Q, const double *theta, double
         free(T);
         return -1;
     }
-    const double *A = theta, *C = theta + (size_t)Nq * Nq;
     for (int i = 0; i < Nq; i++) {
         for (int j = 0; j < Nq; j++)
-            Mq[(size_t)i * d + j] = A[(size_t)i * Nq + j];
+            Mq[(size_t)i * d + j] = theta[(size_t)i * d + j];
         for (int j = 0; j < k; j++)
-            Mq[(size_t)i * d + Nq + j] = Mq[(size_t)(Nq + j) * d + i] = C[(size_t)i * k + j];
+            Mq[(size_t)i * d + Nq + j] = Mq[(size_t)(Nq + j) * d + i] =
+                theta[(size_t)i * d + Nq + j] / sqrt(2.0);
     }
     la_gemm('N', 'N', d, d, d, 1.0, Q, d, Mq, d, 0.0, T, d);
     la_gemm('N', 'T', d, d, d, 1.0, T, d, Q, d, 0.0, M, d);
@@ -149,11 +157,16 @@ static int nt_form_M(int d, int Nq, const double *Q, const double *theta, double
     return 0;
 }
 
-/* ---- finite n: structured operator on theta = (A, C) ---- */
+/* ---- finite n: structured operator on theta = [A, sqrt2 C] ----
+ * theta is Nq x d row-major: A in columns [0, Nq), C~ = sqrt2 C in [Nq, d), so that the
+ * Euclidean product of theta is <M, M'>_F, and with UV = [u, sqrt2 v] (X Q, its last k
+ * columns scaled) the operator is two GEMMs (fused; measured 1.06-1.21x over four):
+ *   forward  t_j = UV_j theta^T = A u_j + 2 C v_j (n x Nq x d), f_j = u_j . t_j;
+ *   adjoint  theta = T^T UV with T_j = r_j u_j (Nq x d x n) = [sum r u u^T, sqrt2 sum r u v^T]. */
 typedef struct {
     long n;
     int d, Nq, k;
-    const double *UV;  /* n x d = X Q: u in columns [0, Nq), v in [Nq, d) */
+    const double *UV;  /* n x d = X Q: u in columns [0, Nq), sqrt2 v in [Nq, d) */
     const double *X;   /* n x d, the caller's (the kernel's <x, x'>) */
     double *T;         /* n x Nq scratch */
     double lambda;
@@ -164,26 +177,22 @@ static size_t nt_plen(const NtOp *op) { return (size_t)op->Nq * op->d; }
 
 static double nt_dot(const NtOp *op, const double *x, const double *y)
 {
-    size_t na = (size_t)op->Nq * op->Nq, nc = (size_t)op->Nq * op->k;
-    return la_dot(na, x, y) + 2.0 * la_dot(nc, x + na, y + na);
+    return la_dot(nt_plen(op), x, y);
 }
 
-/* out = S theta (op->S set) */
+/* out = S theta (op->S set; S is linear, so C~ = sqrt2 C maps like C) */
 static void nt_metric_theta(const NtOp *op, const double *theta, double *out)
 {
-    size_t na = (size_t)op->Nq * op->Nq;
-    nt_metric_apply(op->S, theta, op->Nq, theta + na, op->k, out, op->Nq, out + na, op->k);
+    nt_metric_apply(op->S, theta, op->d, theta + op->Nq, op->d, out, op->d, out + op->Nq,
+                    op->d);
 }
 
 /* f = F theta (n), centred when centre != 0 */
 static void nt_forward(const NtOp *op, const double *theta, double *f, int centre)
 {
-    int Nq = op->Nq, k = op->k, d = op->d;
+    int Nq = op->Nq, d = op->d;
     long n = op->n;
-    const double *A = theta, *C = theta + (size_t)Nq * Nq;
-    la_gemm('N', 'N', (int)n, Nq, Nq, 1.0, op->UV, d, A, Nq, 0.0, op->T, Nq);
-    if (k > 0)
-        la_gemm('N', 'T', (int)n, Nq, k, 2.0, op->UV + Nq, d, C, k, 1.0, op->T, Nq);
+    la_gemm('N', 'T', (int)n, Nq, d, 1.0, op->UV, d, theta, d, 0.0, op->T, Nq);
     double mean = 0;
     for (long j = 0; j < n; j++) {
         const double *u = op->UV + (size_t)j * d, *t = op->T + (size_t)j * Nq;
@@ -204,7 +213,7 @@ static void nt_forward(const NtOp *op, const double *theta, double *f, int centr
 /* theta = scale * F*(r - mean r) (centred adjoint) */
 static void nt_adjoint(const NtOp *op, const double *r, double scale, double *theta)
 {
-    int Nq = op->Nq, k = op->k, d = op->d;
+    int Nq = op->Nq, d = op->d;
     long n = op->n;
     double mean = 0;
     for (long j = 0; j < n; j++)
@@ -217,15 +226,12 @@ static void nt_adjoint(const NtOp *op, const double *r, double scale, double *th
         for (int i = 0; i < Nq; i++)
             t[i] = rj * u[i];
     }
-    la_gemm('T', 'N', Nq, Nq, (int)n, 1.0, op->T, Nq, op->UV, d, 0.0, theta, Nq);
-    if (k > 0)
-        la_gemm('T', 'N', Nq, k, (int)n, 1.0, op->T, Nq, op->UV + Nq, d, 0.0,
-                theta + (size_t)Nq * Nq, k);
+    la_gemm('T', 'N', Nq, d, (int)n, 1.0, op->T, Nq, op->UV, d, 0.0, theta, d);
     /* exact symmetry of A */
     for (int i = 0; i < Nq; i++)
         for (int j = 0; j < i; j++) {
-            double v = 0.5 * (theta[(size_t)i * Nq + j] + theta[(size_t)j * Nq + i]);
-            theta[(size_t)i * Nq + j] = theta[(size_t)j * Nq + i] = v;
+            double v = 0.5 * (theta[(size_t)i * d + j] + theta[(size_t)j * d + i]);
+            theta[(size_t)i * d + j] = theta[(size_t)j * d + i] = v;
         }
 }
 
@@ -343,7 +349,8 @@ out:
 }
 
 /* svec features of the rows of UV: column order A_ii / sqrt2 A_ij (i < j) by rows i,
- * then sqrt2 C_il; writes m x p into Phi (row stride p) minus shift on the A_ii columns. */
+ * then sqrt2 C_il (UV's v columns carry the sqrt2); writes m x p into Phi (row stride p)
+ * minus shift on the A_ii columns. */
 static void nt_features(int m, int d, int Nq, const double *UV, double shift, double *Phi)
 {
     int k = d - Nq;
@@ -360,7 +367,7 @@ static void nt_features(int m, int d, int Nq, const double *UV, double shift, do
         }
         for (int i = 0; i < Nq; i++)
             for (int l = 0; l < k; l++)
-                ph[c++] = r2 * u[i] * v[l];
+                ph[c++] = u[i] * v[l];
     }
 }
 
@@ -369,34 +376,31 @@ static void nt_features(int m, int d, int Nq, const double *UV, double shift, do
 static void nt_unsvec(int d, int Nq, const double *x, double *theta)
 {
     int k = d - Nq;
-    double *A = theta, *C = theta + (size_t)Nq * Nq;
     const double r2 = sqrt(2.0);
     size_t c = 0;
     for (int i = 0; i < Nq; i++) {
-        A[(size_t)i * Nq + i] = x[c++];
-        for (int l = i + 1; l < Nq; l++) {
-            A[(size_t)i * Nq + l] = A[(size_t)l * Nq + i] = x[c++] / r2;
-        }
+        theta[(size_t)i * d + i] = x[c++];
+        for (int l = i + 1; l < Nq; l++)
+            theta[(size_t)i * d + l] = theta[(size_t)l * d + i] = x[c++] / r2;
     }
     for (int i = 0; i < Nq; i++)
         for (int l = 0; l < k; l++)
-            C[(size_t)i * k + l] = x[c++] / r2;
+            theta[(size_t)i * d + Nq + l] = x[c++];
 }
 
 static void nt_svec(int d, int Nq, const double *theta, double *x)
 {
     int k = d - Nq;
-    const double *A = theta, *C = theta + (size_t)Nq * Nq;
     const double r2 = sqrt(2.0);
     size_t c = 0;
     for (int i = 0; i < Nq; i++) {
-        x[c++] = A[(size_t)i * Nq + i];
+        x[c++] = theta[(size_t)i * d + i];
         for (int l = i + 1; l < Nq; l++)
-            x[c++] = r2 * A[(size_t)i * Nq + l];
+            x[c++] = r2 * theta[(size_t)i * d + l];
     }
     for (int i = 0; i < Nq; i++)
         for (int l = 0; l < k; l++)
-            x[c++] = r2 * C[(size_t)i * k + l];
+            x[c++] = theta[(size_t)i * d + Nq + l];
 }
 
 /* The direct solvers in svec coordinates x (p). With a metric they solve in the whitened
@@ -582,7 +586,7 @@ static int nt_kernel(const NtOp *op, const double *y, double *theta, double *u)
             goto out;
     } else {
         la_syrk('N', (int)n, Nq, 1.0, op->UV, d, 0.0, K, (int)n); /* u.u' */
-        la_syrk('N', (int)n, d, 1.0, op->UV, d, 0.0, S, (int)n);  /* x.x' = u.u' + v.v' */
+        la_syrk('N', (int)n, d, 1.0, op->X, d, 0.0, S, (int)n);   /* x.x' = u.u' + v.v' */
         for (size_t i = 0; i < (size_t)n * n; i++)
             K[i] = K[i] * (2.0 * S[i] - K[i]); /* (u.u')^2 + 2 (u.u')(v.v') */
     }
@@ -690,13 +694,18 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
     op.UV = UV;
     op.T = T;
     la_gemm('N', 'N', (int)n, d, d, 1.0, in->X, d, Q, d, 0.0, UV, d);
+    for (long j = 0; j < n; j++)
+        for (int l = Nq; l < d; l++)
+            UV[(size_t)j * d + l] *= sqrt(2.0);
     double ybar = 0;
     for (long j = 0; j < n; j++)
         ybar += in->y[j];
     ybar /= (double)n;
     nt_adjoint(&op, in->y, 1.0 / (double)n, rhs); /* F_c^* y / n */
     int solver = NT_SOLVER_CG;
-    if (!metric || (double)n > p) {
+    if (!metric && (double)n >= NT_CG_RATIO * p) {
+        /* the rule measured in bench/nt_solvers (docs/BENCH.md): CG */
+    } else if (!metric || (double)n > p) {
         if ((double)n * p <= NT_EXPLICIT)
             solver = NT_SOLVER_EXPLICIT;
         else if (p <= NT_DENSE_P)

@@ -441,6 +441,58 @@ static void test_finite_brute(void)
     data_target_free(t);
 }
 
+/* The solver rule: lambda = 0 and n >= 2p choose CG (bench/nt_solvers measured it faster),
+ * and its answer is the direct one to 1e-10 relative; with a ridge (the parameter metric)
+ * CG preconditioned by S matches the whitened direct solve likewise. */
+static void test_solver_rule(void)
+{
+    GROUP("NT solver rule: CG at n >= 2p, = the direct solve to 1e-10");
+    JobSpec job;
+    job_defaults(&job);
+    job.noise = 0.3;
+    struct { int d, N; long n; double lambda; const char *direct, *want; } cs[] = {
+        {12, 6, 120, 0.0, "explicit", "cg"},  /* p = 57 */
+        {20, 20, 420, 0.0, "normal", "cg"},   /* p = 210 */
+        {20, 20, 300, 0.0, "cg", "explicit"}, /* p < n < 2p: direct */
+        {12, 6, 120, 0.01, "cg", "explicit"}, /* a ridge: whitened direct */
+        {20, 20, 150, 0.0, "cg", "kernel"},   /* n <= p: kernel */
+    };
+    for (int k = 0; k < 5; k++) {
+        int d = cs[k].d, N = cs[k].N;
+        long n = cs[k].n;
+        job.ridge = cs[k].lambda;
+        Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 2);
+        double *W = gauss((size_t)N * d, 500 + k, 1 / sqrt(d)), *a0 = gauss(N, 520 + k, 1.0);
+        double *X = malloc(sizeof(double) * n * d), *y = malloc(sizeof(double) * n);
+        double *M1 = malloc(sizeof(double) * d * d), *M2 = malloc(sizeof(double) * d * d);
+        data_sample(t, rng_key(1, RNG_SITE_TESTING, 510, (uint32_t)k, 0), 0, n, X, y);
+        FitInput in = make_input(&job, t, N, n, W, a0, X, y);
+        double c1, c2;
+        nt_force_solver(NULL);
+        fit_pop_risk(&regime_nt, &in, M1, &c1);
+        CHECK(strcmp(nt_solver_name(), cs[k].want) == 0, "d=%d N=%d n=%ld lambda=%g: auto chose %s",
+              d, N, n, job.ridge, nt_solver_name());
+        nt_force_solver(cs[k].direct);
+        fit_pop_risk(&regime_nt, &in, M2, &c2);
+        nt_force_solver(NULL);
+        double num = 0, den = 0;
+        for (int i = 0; i < d * d; i++) {
+            num += (M1[i] - M2[i]) * (M1[i] - M2[i]);
+            den += M2[i] * M2[i];
+        }
+        CHECK(sqrt(num / den) <= 1e-10 && fabs(c1 - c2) <= 1e-10 * (fabs(c2) + 1),
+              "d=%d N=%d n=%ld lambda=%g: %s vs %s |dM|/|M| = %.2g, dc = %.2g", d, N, n, job.ridge,
+              cs[k].want, cs[k].direct, sqrt(num / den), fabs(c1 - c2));
+        free(W);
+        free(a0);
+        free(X);
+        free(y);
+        free(M1);
+        free(M2);
+        data_target_free(t);
+    }
+}
+
 static void test_large_n(void)
 {
     GROUP("large n vs population; class optimum is a floor; NT exact for N >= d");
@@ -529,6 +581,7 @@ int main(void)
     la_init(1);
     test_population_brute();
     test_finite_brute();
+    test_solver_rule();
     test_large_n();
     test_mixture_bayes();
     return th_finish("test_linear");
