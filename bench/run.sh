@@ -4,7 +4,8 @@
 #   sh bench/run.sh BENCH_BINARIES...      (Makefile: build/bench/*)
 #
 #   1. kernels   each regime's kernels as a fraction of this machine's DGEMM rate
-#                (build/bench/kernels; BLAS on 1 thread, as every lazysweep rank)
+#                (build/bench/kernels; BLAS on 1 thread, as every lazysweep rank);
+#                1b. the NT solver rule, direct vs CG side by side (build/bench/nt_solvers)
 #   2. end to end  bench/e2e.ini by lazysweep on 1 rank against bench/baseline.py
 #                (NumPy/SciPy, the same BLAS on 1 thread) on one core each: wall-time
 #                ratio, per-regime ratios, and a check that both computed the same numbers
@@ -39,6 +40,11 @@ echo
 echo "== 1. kernels against DGEMM (1 thread, same BLAS; GFLOP/s = counted flops / time)"
 for b in "$@"; do
     case $b in */kernels) "$b" || status=1 ;; esac
+done
+echo
+echo "== 1b. NT solver rule: direct vs CG on the same ridgeless problems (regime_nt.c NT_CG_RATIO)"
+for b in "$@"; do
+    case $b in */nt_solvers) "$b" || status=1 ;; esac
 done
 
 echo
