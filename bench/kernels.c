@@ -251,9 +251,10 @@ int main(int argc, char **argv)
     problem_init(&p, NULL, 100 / s, 50 / s, 40000 / (s * s));
     bench_fit("NT solve (auto, p > 2000)", &regime_nt, &p, 0, "solver: ");
     problem_free(&p);
-    /* NT in the parameter metric (ridge): CG preconditioned by S, and the kernel form */
+    /* NT in the parameter metric: with a ridge (CG preconditioned by 2 S + lambda), and at
+     * n <= p (the n x n kernel K_N) */
     problem_init(&p, "[train]\nridge = 1e-3", 100 / s, 50 / s, 40000 / (s * s));
-    bench_fit("NT solve (ridge, CG in S)", &regime_nt, &p, 0, "solver: ");
+    bench_fit("NT solve (ridge, CG)", &regime_nt, &p, 0, "preconditioned by 2S + lambda; solver: ");
     problem_free(&p);
     problem_init(&p, NULL, 60 / s, 120 / s, 1500 / s);
     bench_fit("NT solve (n <= p, kernel)", &regime_nt, &p, 0, "K_N, n x n; solver: ");

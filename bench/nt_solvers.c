@@ -1,7 +1,8 @@
-/* bench/nt_solvers: the NT solver rule (regime_nt.c) measured. For ridgeless NT with
- * n > p (the least-squares M is unique) it times the direct solve (dgelsd on the design
- * when n p <= 2^21, else the normal equations) against CG on the same problem, side by
- * side in one process, over a grid of (d, N, n/p), and prints the time ratio, CG's
+/* bench/nt_solvers: the NT solver rule (regime_nt.c) measured. For NT with n > p it times
+ * the direct solve (dgelsd on the design when n p <= 2^21, else the normal equations;
+ * whitened by the parameter metric with a ridge) against CG on the same problem (with a
+ * ridge: CG preconditioned by (2 S + lambda)^{-1}), side by side in one process, over a
+ * grid of (d, N, n/p) at ridge 0 and a few at ridge 1e-3, and prints the time ratio, CG's
  * iterations and the relative difference of the two M (Frobenius).
  *
  * Usage: nt_solvers [--quick]
@@ -55,15 +56,17 @@ int main(int argc, char **argv)
     JobSpec job;
     job_defaults(&job);
     job.noise = 0.1;
-    struct { int d, N; } shapes[] = {{20, 5},  {20, 20},  {40, 10}, {40, 40},
-                                     {60, 15}, {60, 60},  {100, 10}, {100, 20}};
+    struct { int d, N; double ridge; } shapes[] = {
+        {20, 5, 0},  {20, 20, 0}, {40, 10, 0},    {40, 40, 0},    {60, 15, 0},   {60, 60, 0},
+        {100, 10, 0}, {100, 20, 0}, {20, 20, 1e-3}, {40, 40, 1e-3}, {60, 30, 1e-3}};
     const double ratios[] = {1.25, 2, 4, 8};
     int ns = quick ? 3 : (int)(sizeof shapes / sizeof shapes[0]), nr = quick ? 2 : 4;
     int failures = 0;
-    printf("%5s %5s %7s %6s %5s  %-8s %9s %9s %5s %8s %9s\n", "d", "N", "n", "p", "n/p",
-           "direct", "t_direct", "t_cg", "it", "dir/cg", "|dM|/|M|");
+    printf("%5s %5s %6s %7s %6s %5s  %-8s %9s %9s %5s %8s %9s\n", "d", "N", "ridge", "n", "p",
+           "n/p", "direct", "t_direct", "t_cg", "it", "dir/cg", "|dM|/|M|");
     for (int s = 0; s < ns; s++) {
         int d = shapes[s].d, N = shapes[s].N;
+        job.ridge = shapes[s].ridge;
         long p = N >= d ? (long)d * (d + 1) / 2 : (long)N * d - (long)N * (N - 1) / 2;
         Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
         double *W0 = malloc(sizeof(double) * N * d), *a0 = malloc(sizeof(double) * N);
@@ -92,8 +95,8 @@ int main(int argc, char **argv)
             }
             if (!isfinite(t1) || !isfinite(t2) || strcmp(u2, "cg") != 0)
                 failures++;
-            printf("%5d %5d %7ld %6ld %5.2f  %-8s %8.3fs %8.3fs %5ld %8.2f %9.2g\n", d, N, n, p,
-                   ratios[r], u1, t1, t2, it2, t1 / t2, sqrt(num / den));
+            printf("%5d %5d %6g %7ld %6ld %5.2f  %-8s %8.3fs %8.3fs %5ld %8.2f %9.2g\n", d, N,
+                   job.ridge, n, p, ratios[r], u1, t1, t2, it2, t1 / t2, sqrt(num / den));
             fflush(stdout);
             free(X);
             free(y);

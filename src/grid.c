@@ -277,7 +277,7 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         double op = 4.0 * n * Nq * d + (metric ? 4.0 * N * Nq * Nq : 0);
         double white = metric ? 4.0 * p * N * Nq * Nq + p * p * p / 3 : 0;
         c.bytes += 8.0 * n * (d + Nq + 2); /* X in the Q basis, and its N-block */
-        if (!metric && n >= 2 * p) {
+        if (n >= 2 * p && (!metric || (job->ridge > 0 && p <= 6000))) {
             c.flops += 60.0 * op; /* CG: 25-90 iterations measured */
             c.bytes += 8.0 * 6.0 * Nq * d;
         } else if ((!metric || n > p) && n * p <= 2097152) {

@@ -18,7 +18,8 @@
  * Solvers (all exact up to rounding except CG, which stops at a relative normal-equation
  * residual NT_CG_TOL and records it; stop = exact for the direct ones, converged for CG),
  * in the order of choice:
- *   cg        without the metric and n >= NT_CG_RATIO p (measured rule, below);
+ *   cg        n >= NT_CG_RATIO p without the metric, or with a ridge and p <= NT_PRECOND_P
+ *             (measured rule, below);
  *   explicit  n p <= NT_EXPLICIT: the centred design (n x p, svec features) by dgelsd;
  *   normal    p <= NT_DENSE_P: normal equations accumulated in row blocks, Cholesky
  *             (pseudo-inverse when singular at lambda = 0). With the metric both run in
@@ -30,8 +31,9 @@
  *             pseudo-inverse when singular; M = S F^* beta;
  *   cg        otherwise: conjugate gradients on the normal equations with structured
  *             products (two GEMMs, O(n Nq d)), started at 0, at most NT_CG_MAXIT
- *             iterations; with the metric preconditioned by S (= CG in (da, G)), so from 0
- *             it returns the minimum-||(da, G)|| solution. When CG does not reach NT_CG_TOL
+ *             iterations; with the metric it is CG in (da, G), run in M: preconditioned by
+ *             S at lambda = 0 (so from 0 it returns the minimum-||(da, G)|| solution), by
+ *             (2 S + lambda)^{-1} with a ridge (nt_cg_ridge). When CG does not reach NT_CG_TOL
  *             (budget, or the p^T A p <= 0 breakdown of an ill-conditioned system, e.g. at
  *             the interpolation threshold n ~ p) the kernel (n <= p) or normal solve follows,
  *             or the explicit one, when it needs at most NT_FALLBACK_BYTES; otherwise the
@@ -61,12 +63,15 @@
 #define NT_KERNEL_N 3000         /* largest n for the kernel form */
 #define NT_CHUNK 1024            /* rows per block for the normal equations */
 #define NT_CG_TOL 1e-12          /* relative normal-equation residual of the CG solver */
-/* lambda = 0, n >= NT_CG_RATIO p: CG rather than a direct solve. Measured (bench/nt_solvers,
- * 1 thread, loaded 2-core machine, d = 20-100, p = 90-1830): at n = 2, 4, 8 p CG was
- * 2.4-8.1x faster than the direct solve (explicit or normal) with the same M to 5e-12
- * (25-90 iterations); at n = 1.25 p 0.66-4.2x, 2e-11, 140-260 iterations, and the
- * conditioning worsens towards n = p, so below 2p the direct solves stay. */
+/* n >= NT_CG_RATIO p: CG rather than a direct solve (lambda = 0; with a ridge the
+ * preconditioned CG, p <= NT_PRECOND_P). Measured (bench/nt_solvers, 1 thread, loaded
+ * 2-core machine, d = 20-100, p = 90-1830, docs/BENCH.md): at n = 2, 4, 8 p CG was
+ * 2.4-8.3x faster than the direct solve (explicit or normal) with the same M to 5e-12
+ * (25-90 iterations); ridge 1e-3: 2.5-5.4x, 4e-12. At n = 1.25 p 0.66-4.2x, 2e-11, 140-260
+ * iterations, and at lambda = 0 the conditioning worsens towards n = p, so below 2p the
+ * direct solves stay. */
 #define NT_CG_RATIO 2.0
+#define NT_PRECOND_P 6000        /* largest p for the ridge CG's dense preconditioner */
 #define NT_CG_MAXIT 3000
 #define NT_FALLBACK_BYTES (1024.0 * 1024 * 1024) /* largest direct solve after a short CG */
 #define NT_POP_TOL 1e-14         /* population mixture CG, and CG with a ridge */
@@ -406,9 +411,9 @@ static void nt_svec(int d, int Nq, const double *theta, double *x)
 /* The direct solvers in svec coordinates x (p). With a metric they solve in the whitened
  * coordinates v, x = L v with S = L L^T (S in svec coordinates, p x p, Cholesky), where the
  * problem is plain ridge / minimum-norm least squares (||v|| = ||(da, G)||). nt_whiten
- * builds L (p applications of S, O(p (N Nq^2 + Nq^2 d))); nt_unwhiten maps v to theta and
- * u = S^{-1} theta. */
-static int nt_whiten(const NtOp *op, size_t p, double *L)
+ * builds L (p applications of S, O(p (N Nq^2 + Nq^2 d)); scale S + shift I in general, the
+ * ridge CG's preconditioner); nt_unwhiten maps v to theta and u = S^{-1} theta. */
+static int nt_whiten(const NtOp *op, size_t p, double scale, double shift, double *L)
 {
     size_t P = nt_plen(op);
     double *x = calloc(p, sizeof(double)), *th = calloc(P, sizeof(double));
@@ -429,6 +434,9 @@ static int nt_whiten(const NtOp *op, size_t p, double *L)
     for (size_t r = 0; r < p; r++)
         for (size_t c = 0; c < r; c++)
             L[r * p + c] = L[c * p + r] = 0.5 * (L[r * p + c] + L[c * p + r]);
+    for (size_t r = 0; r < p; r++) /* scale S + shift I */
+        for (size_t c = 0; c <= r; c++)
+            L[r * p + c] = scale * L[r * p + c] + (r == c ? shift : 0.0);
     rc = la_potrf_lower((int)p, L);
 out:
     free(x);
@@ -450,6 +458,79 @@ static int nt_unwhiten(const NtOp *op, size_t p, const double *L, const double *
     nt_unsvec(op->d, op->Nq, x, u);
     free(x);
     return 0;
+}
+
+/* CG in the parameters with a ridge (lambda > 0), preconditioned by the population
+ * normal operator: for Gaussian x, E(x^T M x - tr M)^2 = 2 |M|_F^2, so F_c^* F_c / n ~ 2 and
+ * (L^* 2 L + lambda)^{-1} = L^* (2 S + lambda)^{-1} (on range L^*) nearly inverts the
+ * system, whose condition otherwise grows as |S| / lambda (measured: 1464 iterations at
+ * d = 100, N = 50, lambda = 1e-3). Vectors are held as u with (da, G) = L^* u, so
+ *     A: u -> F_c^* F_c (S u) / n + lambda u,   P: u -> (2 S + lambda)^{-1} u,
+ *     <L^* u, L^* u'> = <u, S u'>,
+ * P by the dense Cholesky factor Lp of 2 S + lambda I in svec coordinates (p x p). One S
+ * product, one data product and two triangular solves per iteration; theta = S u is
+ * accumulated alongside. Returns iterations, -1 on the stop signal, -2 out of memory. */
+static long nt_cg_ridge(const NtOp *op, const double *Lp, size_t p, const double *rhs,
+                        double *theta, double *u, double *f, const volatile sig_atomic_t *stop,
+                        int *converged)
+{
+    size_t P = nt_plen(op);
+    double *buf = malloc(sizeof(double) * (6 * P + p));
+    long it = 0;
+    *converged = 0;
+    if (!buf)
+        return -2;
+    double *r = buf, *z = r + P, *pu = z + P, *Sp = pu + P, *Sz = Sp + P, *q = Sz + P;
+    double *x = q + P;
+    memset(theta, 0, sizeof(double) * P);
+    memset(u, 0, sizeof(double) * P);
+    memcpy(r, rhs, sizeof(double) * P);
+#define NT_PRECOND(src, dst)                                                             \
+    do {                                                                                 \
+        nt_svec(op->d, op->Nq, src, x);                                                  \
+        la_trsv_lower('N', (int)p, Lp, x);                                               \
+        la_trsv_lower('T', (int)p, Lp, x);                                               \
+        nt_unsvec(op->d, op->Nq, x, dst);                                                \
+    } while (0)
+    NT_PRECOND(r, z);
+    nt_metric_theta(op, z, Sz);
+    memcpy(pu, z, sizeof(double) * P);
+    memcpy(Sp, Sz, sizeof(double) * P);
+    double rz = nt_dot(op, r, Sz), nb = sqrt(fmax(rz, 0.0));
+    if (!(nb > 0)) {
+        *converged = 1;
+        goto out;
+    }
+    for (it = 0; it < nt_cg_maxit; it++) {
+        if (sqrt(fmax(rz, 0.0)) <= NT_CG_TOL * nb) {
+            *converged = 1;
+            break;
+        }
+        if (stop && *stop) {
+            it = -1;
+            goto out;
+        }
+        nt_normal_apply(op, Sp, pu, q, f); /* F_c^* F_c S p / n + lambda p */
+        double pq = nt_dot(op, Sp, q);
+        if (!(pq > 0))
+            break;
+        double alpha = rz / pq;
+        la_axpy(P, alpha, pu, u);
+        la_axpy(P, alpha, Sp, theta);
+        la_axpy(P, -alpha, q, r);
+        NT_PRECOND(r, z);
+        nt_metric_theta(op, z, Sz);
+        double rz2 = nt_dot(op, r, Sz), beta = rz2 / rz;
+        rz = rz2;
+        for (size_t i = 0; i < P; i++) {
+            pu[i] = z[i] + beta * pu[i];
+            Sp[i] = Sz[i] + beta * Sp[i];
+        }
+    }
+#undef NT_PRECOND
+out:
+    free(buf);
+    return it;
 }
 
 static int nt_explicit(const NtOp *op, const double *y, double ybar, double *theta, double *u)
@@ -476,7 +557,7 @@ static int nt_explicit(const NtOp *op, const double *y, double ybar, double *the
         yc[j] = (y[j] - ybar) * sn;
     }
     if (op->S) {
-        if (nt_whiten(op, p, L) != 0)
+        if (nt_whiten(op, p, 1.0, 0.0, L) != 0)
             goto out;
         la_gemm('N', 'N', (int)n, (int)p, (int)p, 1.0, Phi, (int)p, L, (int)p, 0.0, PL, (int)p);
         if (la_ridge_lsq((int)n, (int)p, PL, yc, op->lambda, x) != 0 ||
@@ -535,7 +616,7 @@ static int nt_normal(const NtOp *op, const double *y, double ybar, double *theta
         for (int b = 0; b < p; b++)
             G[(size_t)a * p + b] = G[(size_t)a * p + b] / (double)n - mean[a] * mean[b];
     if (op->S) { /* (L^T G L + lambda) v = L^T rhs */
-        if (nt_whiten(op, (size_t)p, L) != 0)
+        if (nt_whiten(op, (size_t)p, 1.0, 0.0, L) != 0)
             goto out;
         la_gemm('N', 'N', p, p, p, 1.0, G, p, L, p, 0.0, T, p);
         la_gemm('T', 'N', p, p, p, 1.0, L, p, T, p, 0.0, G, p);
@@ -703,7 +784,7 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
     ybar /= (double)n;
     nt_adjoint(&op, in->y, 1.0 / (double)n, rhs); /* F_c^* y / n */
     int solver = NT_SOLVER_CG;
-    if (!metric && (double)n >= NT_CG_RATIO * p) {
+    if ((double)n >= NT_CG_RATIO * p && (!metric || (lambda > 0 && p <= NT_PRECOND_P))) {
         /* the rule measured in bench/nt_solvers (docs/BENCH.md): CG */
     } else if (!metric || (double)n > p) {
         if ((double)n * p <= NT_EXPLICIT)
@@ -722,7 +803,15 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
         ok = nt_direct(&op, in->y, ybar, theta, u, solver);
     if (ok != 0) { /* CG, or the fallback when a direct solve failed */
         int conv;
-        long it = nt_cg(&op, rhs, theta, u, f, in->stop, &conv);
+        long it;
+        /* with a ridge, CG preconditioned by (2 S + lambda)^{-1} where its p x p factor fits */
+        double *Lp = metric && lambda > 0 && p <= NT_PRECOND_P
+                         ? malloc(sizeof(double) * (size_t)p * (size_t)p) : NULL;
+        if (Lp && nt_whiten(&op, (size_t)p, 2.0, lambda, Lp) == 0)
+            it = nt_cg_ridge(&op, Lp, (size_t)p, rhs, theta, u, f, in->stop, &conv);
+        else
+            it = nt_cg(&op, rhs, theta, u, f, in->stop, &conv);
+        free(Lp);
         if (it == -1) {
             out->cause = CAUSE_STOPPED;
             out->stop = STOP_SIGNAL;

@@ -441,12 +441,12 @@ static void test_finite_brute(void)
     data_target_free(t);
 }
 
-/* The solver rule: lambda = 0 and n >= 2p choose CG (bench/nt_solvers measured it faster),
- * and its answer is the direct one to 1e-10 relative; with a ridge (the parameter metric)
- * CG preconditioned by S matches the whitened direct solve likewise. */
+/* The solver rule: n >= 2p chooses CG (bench/nt_solvers measured it faster), and its answer
+ * is the direct one to 1e-10 relative; with the parameter metric (a ridge, or n <= p) the
+ * preconditioned CGs match the whitened direct solve and the kernel form likewise. */
 static void test_solver_rule(void)
 {
-    GROUP("NT solver rule: CG at n >= 2p, = the direct solve to 1e-10");
+    GROUP("NT solver rule: CG at n >= 2p, = the direct solves to 1e-10");
     JobSpec job;
     job_defaults(&job);
     job.noise = 0.3;
@@ -454,10 +454,11 @@ static void test_solver_rule(void)
         {12, 6, 120, 0.0, "explicit", "cg"},  /* p = 57 */
         {20, 20, 420, 0.0, "normal", "cg"},   /* p = 210 */
         {20, 20, 300, 0.0, "cg", "explicit"}, /* p < n < 2p: direct */
-        {12, 6, 120, 0.01, "cg", "explicit"}, /* a ridge: whitened direct */
-        {20, 20, 150, 0.0, "cg", "kernel"},   /* n <= p: kernel */
+        {12, 6, 120, 0.01, "explicit", "cg"}, /* a ridge: CG preconditioned by 2S + lambda */
+        {12, 6, 100, 0.01, "cg", "explicit"}, /* p < n < 2p: whitened direct */
+        {20, 20, 150, 0.0, "cg", "kernel"},   /* n <= p: kernel (CG preconditioned by S) */
     };
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 6; k++) {
         int d = cs[k].d, N = cs[k].N;
         long n = cs[k].n;
         job.ridge = cs[k].lambda;
