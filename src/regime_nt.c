@@ -165,7 +165,7 @@ static int nt_form_M(int d, int Nq, const double *Q, const double *theta, double
 /* ---- finite n: structured operator on theta = [A, sqrt2 C] ----
  * theta is Nq x d row-major: A in columns [0, Nq), C~ = sqrt2 C in [Nq, d), so that the
  * Euclidean product of theta is <M, M'>_F, and with UV = [u, sqrt2 v] (X Q, its last k
- * columns scaled) the operator is two GEMMs (fused; measured 1.06-1.21x over four):
+ * columns scaled) the operator is two GEMMs (fused: 1.04-1.24x over four, docs/BENCH.md):
  *   forward  t_j = UV_j theta^T = A u_j + 2 C v_j (n x Nq x d), f_j = u_j . t_j;
  *   adjoint  theta = T^T UV with T_j = r_j u_j (Nq x d x n) = [sum r u u^T, sqrt2 sum r u v^T]. */
 typedef struct {
