@@ -1,7 +1,11 @@
-/* regime_nt_impl: what regime_nt.c and nt_metric.c share — the parameter metric of the NT
- * class. Private to those files. No MPI, no HDF5. */
+/* regime_nt_impl: what regime_nt.c, nt_metric.c and nt_population.c share — the basis of
+ * the NT class and its parameter metric. Private to those files. No MPI, no HDF5. */
 #ifndef LS_REGIME_NT_IMPL_H
 #define LS_REGIME_NT_IMPL_H
+
+/* Orthonormal basis Q (d x d, row-major) whose first Nq = min(N, d) columns span the rows
+ * of W0 (N x d), the rest their complement; 0 or -1. */
+int nt_basis(int d, int N, const double *W0, double *Q, int *Nq);
 
 /* The NT parameters (da, G) in R^N x R^{N x d} (SPEC §1; c apart) give
  *     M = L(da, G) = sum_i da_i w_i w_i^T + a0_i (w_i g_i^T + g_i w_i^T),
