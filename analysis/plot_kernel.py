@@ -122,7 +122,7 @@ def fig_kernel(df):
             ax.set_xlabel("training samples n")
             ax.set_ylabel(what)
             ax.grid(alpha=0.3, which="both")
-            note = "" if reg == "rf" else "\n(nt: min \u2016M\u2016_F, N-independent for N \u2265 d)"
+            note = "" if reg == "rf" else "\n(nt: min \u2016(\u03b4a, G)\u2016, the parameter norm)"
             ax.set_title("(%s) %s, %s at width N vs %s%s" % ("ab"[j], head, LABEL[reg], LABEL[KRR[reg]], note),
                          fontsize=9)
             ax.legend(fontsize=6.5, loc="lower left")

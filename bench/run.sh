@@ -5,7 +5,8 @@
 #
 #   1. kernels   each regime's kernels as a fraction of this machine's DGEMM rate
 #                (build/bench/kernels; BLAS on 1 thread, as every lazysweep rank)
-#   1b. normals  rng_normal (build/bench/kernels --normals) against NumPy's
+#   1b. NT solver rule  direct vs CG side by side (build/bench/nt_solvers)
+#   1c. normals  rng_normal (build/bench/kernels --normals) against NumPy's
 #                default_rng().standard_normal, alternately on one core (taskset), best of 3
 #   2. headline  bench/headline.ini with default job settings against bench/straightforward.py
 #                (what a user would write: explicit features + lstsq, fixed-step GD), CPU
@@ -45,9 +46,14 @@ echo "== 1. kernels against DGEMM (1 thread, same BLAS; GFLOP/s = counted flops 
 for b in "$@"; do
     case $b in */kernels) "$b" || status=1 ;; esac
 done
+echo
+echo "== 1b. NT solver rule: direct vs CG on the same ridgeless problems (regime_nt.c NT_CG_RATIO)"
+for b in "$@"; do
+    case $b in */nt_solvers) "$b" || status=1 ;; esac
+done
 
 echo
-echo "== 1b. normals: rng_normal against NumPy's Generator.standard_normal (one core, best of 3)"
+echo "== 1c. normals: rng_normal against NumPy's Generator.standard_normal (one core, best of 3)"
 pin=""; command -v taskset >/dev/null 2>&1 && pin="taskset -c 0"
 kern=""; for b in "$@"; do case $b in */kernels) kern=$b ;; esac; done
 if [ -n "$kern" ]; then

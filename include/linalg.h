@@ -64,6 +64,12 @@ int la_ridge_lsq(int m, int n, const double *A, const double *b, double lambda, 
 int la_sym_ridge_solve(int n, double *G, const double *b, double lambda, double rcond,
                        double *x);
 
+/* Cholesky A = L L^T of a symmetric positive definite A (n x n, replaced by L: lower
+ * triangle, the strict upper triangle zeroed). Returns -1 if A is not positive definite. */
+int la_potrf_lower(int n, double *A);
+/* x = op(L)^{-1} x for L n x n lower triangular (non-unit diagonal); t = 'N' or 'T'. */
+void la_trsv_lower(char t, int n, const double *L, double *x);
+
 /* Thin QR: A (m x k, k <= m) is replaced by Q with orthonormal columns, signs chosen
  * so that R has a positive diagonal (a Gaussian A then gives a Haar frame). */
 int la_orthonormalize(int m, int k, double *A);

@@ -79,10 +79,11 @@ const Regime *regime_find(const char *name);
 int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a);
 
 /* NT population optimum for the first layer W0 (N x d): the trained (c, M) minimising
- * the population risk + lambda ||M||_F^2, lambda = in->job->ridge, c optimal (quadratic:
- * M = 2/(2 + lambda) (B - P_perp B P_perp), SPEC §3; mixture: CG on the class). M d x d
- * caller-allocated; iterations and residual (may be NULL) report the mixture's CG
- * solve. Returns 0 or -1. */
+ * the population risk + lambda ||(da, G)||^2 (the raw parameters of SPEC §1), lambda =
+ * in->job->ridge, c optimal. lambda = 0 (in->a0 unused): quadratic M = B - P_perp B P_perp
+ * (SPEC §3), mixture: CG on the class; lambda > 0 needs in->a0 (N) and runs CG in the
+ * parameters. M d x d caller-allocated; iterations and residual (may be NULL)
+ * report the CG solve. Returns 0 or -1. */
 int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
                  long *iterations, double *residual);
 /* Which finite-n NT solver the last NT fit of this process used: "explicit" (dgelsd on

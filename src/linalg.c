@@ -173,6 +173,24 @@ int la_posv(int n, int nrhs, double *A, int lda, double *B, int ldb)
     return LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, nrhs, A, lda, B, ldb) == 0 ? 0 : -1;
 }
 
+int la_potrf_lower(int n, double *A)
+{
+    la_flop_count += n * (double)n * n / 3.0;
+    if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, A, n) != 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        memset(A + (size_t)i * n + i + 1, 0, sizeof(double) * (size_t)(n - 1 - i));
+    return 0;
+}
+
+void la_trsv_lower(char t, int n, const double *L, double *x)
+{
+    if (n <= 0)
+        return;
+    cblas_dtrsv(CblasRowMajor, CblasLower, tr(t), CblasNonUnit, n, L, n, x, 1);
+    la_flop_count += (double)n * n;
+}
+
 int la_sym_pinv_solve(int n, double *A, const double *b, double *x, double rcond)
 {
     double *w = malloc(sizeof(double) * (size_t)n);

@@ -8,7 +8,7 @@
  *   - a0 > 0, PSD B, alpha <= 10, run to convergence: R*_alpha to 1e-4 R0;
  *   - R*_alpha between the Eckart-Young and the NT risks, O(alpha) and O(1/alpha) at the ends;
  *   - linearised GD to convergence = the NT risk (population) and the NT least-squares
- *     fit (finite n);
+ *     fit (finite n; below the parameter count, the interpolant of minimum |(da, G)|);
  *   - the auto horizon: alpha_lin stops there within alpha_horizon_tol R0 of the NT risk;
  *   - the mixture runs at both sizes with finite results;
  *   - GD drifts from the flow's conserved a_i^2 - |w_i|^2 / 2 by O(eta). */
@@ -179,6 +179,26 @@ static void linearised(void)
               fabs(r.risk_train - nt.risk_train) <= 1e-6 * nt.risk_train,
           "n = 300: linearised GD %.8g (train %.8g) = the NT least-squares fit %.8g (%.8g)",
           r.risk_pop, r.risk_train, nt.risk_pop, nt.risk_train);
+    /* n = 20 < p = 27: the data do not pin M; GD from zero picks the interpolant of
+     * minimum |(da, G)|, which the nt regime computes (SPEC §1) */
+    double Ml[100], Mn[100];
+    TaskExtras el = {.M = Ml}, en = {.M = Mn};
+    Task tl = {0, job.models[0], 10, 3, 20, REGIME_ALPHA_LIN, 0, 1.0, NAN};
+    Task tn = {0, job.models[0], 10, 3, 20, REGIME_NT, 0, NAN, NAN};
+    JobSpec js = job;
+    js.alpha_lr = 0.01; /* the auto step (population K_0) diverges on 20 samples */
+    rc = task_run(&js, &tl, NULL, &r, &el);
+    rn = task_run(&job, &tn, NULL, &nt, &en);
+    double dm = 0, nm = 0;
+    for (int i = 0; i < 100; i++) {
+        dm += (Ml[i] - Mn[i]) * (Ml[i] - Mn[i]);
+        nm += Mn[i] * Mn[i];
+    }
+    CHECK(rc == 0 && rn == 0 && sqrt(dm / nm) <= 1e-6 &&
+              fabs(r.risk_pop - nt.risk_pop) <= 1e-6 * nt.risk_pop && r.risk_train <= 1e-10 * r.r0,
+          "n = 20 < p: linearised GD (train %.3g) = the minimum-|(da, G)| NT fit: |dM|/|M| = %.2g, "
+          "R %.8g vs %.8g (%ld steps)", r.risk_train, sqrt(dm / nm), r.risk_pop, nt.risk_pop,
+          r.iterations);
     /* the auto horizon */
     JobSpec ja = job_for(NN_A_POSITIVE);
     ja.nn_steps = 1000000;

@@ -318,7 +318,11 @@ static void nt_cg_short(void)
     nt_force_solver("cg");
     CHECK(task_run(&job, &t, NULL, &r, NULL) == 0 && r.stop == STOP_CONVERGED && r.residual <= 1e-10,
           "converged CG: stop %s, residual %.2g", task_stop_name(r.stop), r.residual);
-    nt_force_solver(NULL);
+    nt_force_solver(NULL); /* n = 400 >= 2p: the automatic choice is CG too */
+    CHECK(task_run(&job, &t, NULL, &r, NULL) == 0 && r.stop == STOP_CONVERGED &&
+              strcmp(nt_solver_name(), "cg") == 0,
+          "auto at n >= 2p: stop %s, solver %s", task_stop_name(r.stop), nt_solver_name());
+    t.n = 150; /* p < n < 2p: direct */
     CHECK(task_run(&job, &t, NULL, &r, NULL) == 0 && r.stop == STOP_EXACT, "direct: stop %s",
           task_stop_name(r.stop));
     task_cache_clear();

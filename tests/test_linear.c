@@ -53,6 +53,29 @@ static int class_generators(int regime, int d, int N, const double *W, double **
     return K;
 }
 
+/* NT generators in the raw parameters (SPEC §1): da_i -> w_i w_i^T, G_il -> a0_i (w_i e_l^T +
+ * e_l w_i^T); N (d + 1) of them. */
+static int nt_param_generators(int d, int N, const double *W, const double *a0, double **E)
+{
+    int K = N * (d + 1);
+    *E = calloc((size_t)K * d * d, sizeof(double));
+    for (int i = 0; i < N; i++) {
+        const double *w = W + (size_t)i * d;
+        double *e = *E + (size_t)i * d * d;
+        for (int a = 0; a < d; a++)
+            for (int b = 0; b < d; b++)
+                e[a * d + b] = w[a] * w[b];
+        for (int l = 0; l < d; l++) {
+            e = *E + (size_t)(N + i * d + l) * d * d;
+            for (int a = 0; a < d; a++) {
+                e[l * d + a] += a0[i] * w[a];
+                e[a * d + l] += a0[i] * w[a];
+            }
+        }
+    }
+    return K;
+}
+
 static void combine(int K, int d, const double *E, const double *th, double *M)
 {
     memset(M, 0, sizeof(double) * d * d);
@@ -62,7 +85,18 @@ static void combine(int K, int d, const double *E, const double *th, double *M)
 
 /* Brute force: R(theta) = R(sum theta_k E_k) with optimal c is a quadratic
  * r0 + q^T theta + theta^T A theta; recover q and A from evaluations and minimise. */
+static double brute_pop_opt_ridge(const Target *t, int K, const double *E, double lambda,
+                                  double *Mopt);
+
 static double brute_pop_opt(const Target *t, int K, const double *E)
+{
+    return brute_pop_opt_ridge(t, K, E, 0.0, NULL);
+}
+
+/* ... and of R(sum theta_k E_k) + lambda |theta|^2; Mopt (may be NULL) gets the minimiser's
+ * M. Returns the minimal risk at lambda = 0, the objective otherwise. */
+static double brute_pop_opt_ridge(const Target *t, int K, const double *E, double lambda,
+                                  double *Mopt)
 {
     int d = t->d;
     double *M = malloc(sizeof(double) * d * d), *th = calloc(K, sizeof(double));
@@ -90,12 +124,17 @@ static double brute_pop_opt(const Target *t, int K, const double *E)
             th[k] = th[l] = 0;
             A[k * K + l] = A[l * K + k] = 0.5 * (r - Rk[k] - Rk[l] + r0);
         }
-    /* minimiser: 2 A theta = -q (min-norm through dgelsd); R* = r0 + q^T theta / 2 */
+    /* minimiser: 2 (A + lambda) theta = -q (min-norm through dgelsd); the minimum is
+     * r0 + q^T theta / 2 */
     double *b = malloc(sizeof(double) * K);
-    for (int k = 0; k < K; k++)
+    for (int k = 0; k < K; k++) {
         b[k] = -0.5 * q[k];
+        A[k * K + k] += lambda;
+    }
     la_gelsd(K, K, 1, A, K, b, 1, 1e-12, NULL);
     double rs = r0 + 0.5 * la_dot(K, q, b);
+    if (Mopt)
+        combine(K, d, E, b, Mopt);
     free(M);
     free(th);
     free(A);
@@ -106,7 +145,7 @@ static double brute_pop_opt(const Target *t, int K, const double *E)
 }
 
 static FitInput make_input(const JobSpec *job, const Target *t, int N, long n,
-                           const double *W, const double *X, const double *y)
+                           const double *W, const double *a0, const double *X, const double *y)
 {
     FitInput in;
     memset(&in, 0, sizeof in);
@@ -118,8 +157,12 @@ static FitInput make_input(const JobSpec *job, const Target *t, int N, long n,
     in.X = X;
     in.y = y;
     in.W0 = W;
+    in.a0 = a0;
     return in;
 }
+
+static double maxdiff(size_t n, const double *a, const double *b);
+static double maxabs(size_t n, const double *a);
 
 static double fit_pop_risk(const Regime *rg, const FitInput *in, double *M, double *c)
 {
@@ -149,7 +192,7 @@ static void test_population_brute(void)
         double *M = malloc(sizeof(double) * d * d);
         for (int ni = 0; ni < 3; ni++) {
             int N = Ns[ni];
-            FitInput in = make_input(&job, t, N, -1, W, NULL, NULL);
+            FitInput in = make_input(&job, t, N, -1, W, NULL, NULL, NULL);
             for (int regime = 0; regime < 2; regime++) {
                 double *E;
                 int K = class_generators(regime, d, N, W, &E);
@@ -168,6 +211,25 @@ static void test_population_brute(void)
                 free(E);
             }
         }
+        /* ridge on the raw parameters (da, G): the minimiser of R + lambda |(da, G)|^2 */
+        double *a0 = gauss(8, 110 + model, 1.0), *Mb = malloc(sizeof(double) * d * d);
+        JobSpec jr = job;
+        jr.ridge = 0.05;
+        for (int ni = 0; ni < 3; ni++) {
+            int N = Ns[ni];
+            FitInput in = make_input(&jr, t, N, -1, W, a0, NULL, NULL);
+            double *E;
+            int K = nt_param_generators(d, N, W, a0, &E);
+            brute_pop_opt_ridge(t, K, E, jr.ridge, Mb);
+            double fit = fit_pop_risk(&regime_nt, &in, M, NULL);
+            double sc = maxabs(d * d, Mb);
+            CHECK(isfinite(fit) && maxdiff(d * d, M, Mb) <= 1e-8 * sc,
+                  "model %d nt N=%d ridge %g: |dM| %.2g of %.2g", model, N, jr.ridge,
+                  maxdiff(d * d, M, Mb), sc);
+            free(E);
+        }
+        free(a0);
+        free(Mb);
         free(W);
         free(M);
         data_target_free(t);
@@ -251,6 +313,54 @@ static double maxabs(size_t n, const double *a)
     return m;
 }
 
+/* NT brute force in the raw parameters (SPEC §1): the n x N(d+1) feature matrix of
+ * (da_i: <w_i, x>^2; G_il: 2 a0_i <w_i, x> x_l), the offset handled exactly (columns and y
+ * centred, c = mean(y - Phi theta)), dgelsd on [Phi_c / sqrt(n); sqrt(lambda) I]: the
+ * minimiser of (1/n)|Phi theta + c - y|^2 + lambda |theta|^2, at lambda = 0 the one of
+ * minimum |theta| = |(da, G)|. M = W^T diag(da) W + W^T diag(a0) G + G^T diag(a0) W. */
+static void nt_param_brute(int d, int N, const double *W, const double *a0, long n,
+                           const double *X, const double *y, double lambda, double *c,
+                           double *M)
+{
+    int P = N * (d + 1), rows = (int)n + (lambda > 0 ? P : 0);
+    int ldb = rows > P ? rows : P;
+    double *A = calloc((size_t)rows * P, sizeof(double)), *b = calloc(ldb, sizeof(double));
+    double *mean = calloc(P, sizeof(double)), ybar = 0;
+    for (long j = 0; j < n; j++) {
+        const double *x = X + j * d;
+        for (int i = 0; i < N; i++) {
+            double z = la_dot(d, W + i * d, x);
+            A[j * P + i] = z * z;
+            for (int l = 0; l < d; l++)
+                A[j * P + N + i * d + l] = 2 * a0[i] * z * x[l];
+        }
+        for (int q = 0; q < P; q++)
+            mean[q] += A[j * P + q] / n;
+        ybar += y[j] / n;
+    }
+    double sn = 1 / sqrt((double)n);
+    for (long j = 0; j < n; j++) {
+        for (int q = 0; q < P; q++)
+            A[j * P + q] = (A[j * P + q] - mean[q]) * sn;
+        b[j] = (y[j] - ybar) * sn;
+    }
+    for (int q = 0; q < rows - n; q++)
+        A[(n + q) * P + q] = sqrt(lambda);
+    la_gelsd(rows, P, 1, A, P, b, 1, 1e-14, NULL);
+    *c = ybar - la_dot(P, mean, b);
+    /* M from (da, G) = b */
+    memset(M, 0, sizeof(double) * d * d);
+    for (int i = 0; i < N; i++) {
+        const double *w = W + i * d, *g = b + N + i * d;
+        for (int k = 0; k < d; k++)
+            for (int l = 0; l < d; l++)
+                M[k * d + l] += b[i] * w[k] * w[l] + a0[i] * (w[k] * g[l] + g[k] * w[l]);
+    }
+    free(A);
+    free(b);
+    free(mean);
+}
+
 static void test_finite_brute(void)
 {
     GROUP("finite-n solvers vs dgelsd on the explicit design");
@@ -259,7 +369,7 @@ static void test_finite_brute(void)
     job.noise = 0.5;
     int d = 5;
     Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
-    double *W = gauss(7 * d, 200, 1 / sqrt(d));
+    double *W = gauss(7 * d, 200, 1 / sqrt(d)), *a0 = gauss(7, 201, 1.0);
     long ns[] = {8, 60};          /* under- and over-determined for NT (p = 12 at N=3) */
     double lambdas[] = {0.0, 0.3};
     int Ns[] = {3, 6};            /* N < d and N >= d (all symmetric M, p = 15) */
@@ -273,7 +383,7 @@ static void test_finite_brute(void)
             job.ridge = lambdas[li];
             for (int Ni = 0; Ni < 2; Ni++) {
                 int N = Ns[Ni];
-                FitInput in = make_input(&job, t, N, n, W, X, y);
+                FitInput in = make_input(&job, t, N, n, W, a0, X, y);
                 /* RF: brute force over generators w_k w_k^T (parameters a) */
                 double *E, c, cb;
                 int K = class_generators(REGIME_RF, d, N, W, &E);
@@ -285,17 +395,14 @@ static void test_finite_brute(void)
                       "rf n=%ld lambda=%g N=%d: |dM| %g, c %g vs %g", n, job.ridge, N,
                       maxdiff(d * d, M, Mb), c, cb);
                 free(E);
-                /* NT: brute force over an orthonormal basis (norm = ||M||_F) */
                 K = nt_orthonormal_basis(d, N, W, &E);
                 CHECK(K == (N >= d ? d * (d + 1) / 2 : N * d - N * (N - 1) / 2),
                       "NT class dimension %d", K);
-                brute_fit(K, d, E, n, X, y, job.ridge, &cb, Mb);
+                free(E);
+                /* NT: brute force in the raw parameters (da, G) */
+                nt_param_brute(d, N, W, a0, n, X, y, job.ridge, &cb, Mb);
                 sc = maxabs(d * d, Mb) + 1;
                 for (int s = 0; s < 4; s++) {
-                    if (s == 1 && n < K)
-                        continue; /* normal equations only when n >= p */
-                    if (s == 2 && n >= K)
-                        continue; /* kernel form only when n < p */
                     nt_force_solver(solvers[s]);
                     fit_pop_risk(&regime_nt, &in, M, &c);
                     /* exact solvers 1e-8; CG stops at a 1e-10 normal-equation residual:
@@ -309,7 +416,18 @@ static void test_finite_brute(void)
                           solvers[s], nt_solver_name());
                 }
                 nt_force_solver(NULL);
-                free(E);
+                /* the parameter norm is not |M|_F: where the data do not pin M (n < p)
+                 * the two minimum-norm interpolants differ */
+                if (n < K && job.ridge == 0) {
+                    double *Mf = malloc(sizeof(double) * d * d), cf;
+                    K = nt_orthonormal_basis(d, N, W, &E);
+                    brute_fit(K, d, E, n, X, y, 0.0, &cf, Mf);
+                    CHECK(maxdiff(d * d, Mf, Mb) >= 1e-3 * sc,
+                          "n=%ld N=%d: min |(da, G)| and min |M|_F interpolants differ by %g", n, N,
+                          maxdiff(d * d, Mf, Mb));
+                    free(E);
+                    free(Mf);
+                }
             }
         }
         free(X);
@@ -319,7 +437,61 @@ static void test_finite_brute(void)
     free(M);
     free(Mb);
     free(W);
+    free(a0);
     data_target_free(t);
+}
+
+/* The solver rule: n >= 2p chooses CG (bench/nt_solvers measured it faster), and its answer
+ * is the direct one to 1e-10 relative; with the parameter metric (a ridge, or n <= p) the
+ * preconditioned CGs match the whitened direct solve and the kernel form likewise. */
+static void test_solver_rule(void)
+{
+    GROUP("NT solver rule: CG at n >= 2p, = the direct solves to 1e-10");
+    JobSpec job;
+    job_defaults(&job);
+    job.noise = 0.3;
+    struct { int d, N; long n; double lambda; const char *direct, *want; } cs[] = {
+        {12, 6, 120, 0.0, "explicit", "cg"},  /* p = 57 */
+        {20, 20, 420, 0.0, "normal", "cg"},   /* p = 210 */
+        {20, 20, 300, 0.0, "cg", "explicit"}, /* p < n < 2p: direct */
+        {12, 6, 120, 0.01, "explicit", "cg"}, /* a ridge: CG preconditioned by 2S + lambda */
+        {12, 6, 100, 0.01, "cg", "explicit"}, /* p < n < 2p: whitened direct */
+        {20, 20, 150, 0.0, "cg", "kernel"},   /* n <= p: kernel (CG preconditioned by S) */
+    };
+    for (int k = 0; k < 6; k++) {
+        int d = cs[k].d, N = cs[k].N;
+        long n = cs[k].n;
+        job.ridge = cs[k].lambda;
+        Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 2);
+        double *W = gauss((size_t)N * d, 500 + k, 1 / sqrt(d)), *a0 = gauss(N, 520 + k, 1.0);
+        double *X = malloc(sizeof(double) * n * d), *y = malloc(sizeof(double) * n);
+        double *M1 = malloc(sizeof(double) * d * d), *M2 = malloc(sizeof(double) * d * d);
+        data_sample(t, rng_key(1, RNG_SITE_TESTING, 510, (uint32_t)k, 0), 0, n, X, y);
+        FitInput in = make_input(&job, t, N, n, W, a0, X, y);
+        double c1, c2;
+        nt_force_solver(NULL);
+        fit_pop_risk(&regime_nt, &in, M1, &c1);
+        CHECK(strcmp(nt_solver_name(), cs[k].want) == 0, "d=%d N=%d n=%ld lambda=%g: auto chose %s",
+              d, N, n, job.ridge, nt_solver_name());
+        nt_force_solver(cs[k].direct);
+        fit_pop_risk(&regime_nt, &in, M2, &c2);
+        nt_force_solver(NULL);
+        double num = 0, den = 0;
+        for (int i = 0; i < d * d; i++) {
+            num += (M1[i] - M2[i]) * (M1[i] - M2[i]);
+            den += M2[i] * M2[i];
+        }
+        CHECK(sqrt(num / den) <= 1e-10 && fabs(c1 - c2) <= 1e-10 * (fabs(c2) + 1),
+              "d=%d N=%d n=%ld lambda=%g: %s vs %s |dM|/|M| = %.2g, dc = %.2g", d, N, n, job.ridge,
+              cs[k].want, cs[k].direct, sqrt(num / den), fabs(c1 - c2));
+        free(W);
+        free(a0);
+        free(X);
+        free(y);
+        free(M1);
+        free(M2);
+        data_target_free(t);
+    }
 }
 
 static void test_large_n(void)
@@ -332,7 +504,7 @@ static void test_large_n(void)
     int d = 10;
     for (int model = 0; model < 2; model++) {
         Target *t = data_target_create(&job, model, d, 1);
-        double *W = gauss(12 * d, 400 + model, 1 / sqrt(d));
+        double *W = gauss(12 * d, 400 + model, 1 / sqrt(d)), *a0 = gauss(12, 402 + model, 1.0);
         long n = 20000;
         double *X = malloc(sizeof(double) * n * d), *y = malloc(sizeof(double) * n);
         data_sample(t, rng_key(1, RNG_SITE_TESTING, 401, model, 0), 0, n, X, y);
@@ -344,7 +516,7 @@ static void test_large_n(void)
             for (int regime = 0; regime < 2; regime++) {
                 const Regime *rg = regime == REGIME_RF ? &regime_rf : &regime_nt;
                 opt[regime] = theory_class_opt(t, regime, W, N);
-                FitInput in = make_input(&job, t, N, n, W, X, y);
+                FitInput in = make_input(&job, t, N, n, W, a0, X, y);
                 fin[regime] = fit_pop_risk(rg, &in, M, NULL);
                 /* excess risk of least squares ~ p/n * noise level: p <= 55, n = 2e4:
                  * below 0.02 R0 */
@@ -371,6 +543,7 @@ static void test_large_n(void)
         free(X);
         free(y);
         free(W);
+        free(a0);
         data_target_free(t);
     }
 }
@@ -409,6 +582,7 @@ int main(void)
     la_init(1);
     test_population_brute();
     test_finite_brute();
+    test_solver_rule();
     test_large_n();
     test_mixture_bayes();
     return th_finish("test_linear");
