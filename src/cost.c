@@ -1,0 +1,312 @@
+/* cost: see include/cost.h.
+ *
+ * Flop counts follow the regimes' algorithms (SPEC §1; the solver choices of
+ * regime_rf.c, regime_nt.c, regime_krr.c) and are checked against the counted flops of
+ * real runs by `plan --calibrate` (the "flops" columns). Iterative fits use typical
+ * iteration counts (typical_iterations below), never the budget, except where the method
+ * always spends it (SGD). */
+#include "cost.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the constants --------------------------------------------------------------
+ * Measured with 1 rank (rank 0 runs every task, BLAS on 1 thread) on the 2-core
+ * development machine under a load average of ~2 from other work, by
+ * `lazysweep plan --calibrate` on the results of every job in jobs/ (scaled copies of
+ * the long ones, bench/plan_check.sh) and bench/mixed.ini: each rate is the suggested
+ * "counted flops / seconds" of the regimes whose work is mostly of that kernel class.
+ * Re-calibrate: run bench/plan_check.sh, or `lazysweep plan --calibrate FILE JOB` on any
+ * finished run, and copy the suggested rates here. */
+static const CostRates cost_default = {
+    .rate = {
+        [COST_K_DENSE] = 20e9,  /* RF / NT / KRR direct solves, theory: 15-37 GF/s seen */
+        [COST_K_NN] = 10e9,     /* NN objective + gradient over n samples: 6-14 GF/s seen */
+        [COST_K_STREAM] = 3e9,  /* level-1/2: GD at n = inf, CG products */
+    },
+    .normal_s = 12e-9,          /* Random123 + inverse-CDF normal, and the copy into X */
+    .task_s = 3e-4,             /* W0 setup, result row, malloc of the task's arrays */
+};
+
+const CostRates *cost_rates(void) { return &cost_default; }
+
+static const char *const kernel_names[COST_K_COUNT] = {"dense", "nn", "stream"};
+
+const char *cost_kernel_name(int k) { return k >= 0 && k < COST_K_COUNT ? kernel_names[k] : "?"; }
+
+/* ---- typical iteration counts -----------------------------------------------------
+ * Fitted to the iterations recorded in results files (jobs/demo.ini, learning-curve.ini,
+ * paper-mixture.ini, paper-quadratic-population.ini, bench/mixed.ini): a power law in
+ * the width, with the interpolation threshold n ~ N d (where varpro often spends its
+ * budget) as a bump. Always capped by the budget. */
+static double varpro_iterations(const JobSpec *job, const Task *t)
+{
+    double d = t->d, N = t->N, it;
+    if (t->n < 0) {
+        it = 25.0 * pow(N, 0.45);
+    } else {
+        double r = (double)t->n / (N * d + 1); /* samples per NN parameter */
+        it = 25.0 * pow(N, 0.45);
+        if (r > 0.5 && r < 3)
+            it *= 4; /* near interpolation: slow, often the budget */
+    }
+    (void)d;
+    return fmin(it, (double)job->nn_steps);
+}
+
+/* GD / L-BFGS on (a, W) (nn_method = gd, population): slower than varpro. */
+static double gd_iterations(const JobSpec *job, const Task *t)
+{
+    return fmin(100.0 * pow((double)t->N, 0.5), (double)job->nn_steps);
+}
+
+/* The alpha regimes: steps to the horizon at eta_1 min(1, alpha)^(4/3) (SPEC §6). */
+static double alpha_iterations(const JobSpec *job, const Task *t)
+{
+    double a = t->alpha > 0 ? t->alpha : 1;
+    double it = 300.0 * pow(fmin(1.0, a), -4.0 / 3.0);
+    return fmin(it, (double)job->nn_steps);
+}
+
+/* ---- per task ---------------------------------------------------------------------- */
+
+static double nt_params(double d, double N)
+{
+    return N >= d ? 0.5 * d * (d + 1.0) + 1 : N * d - 0.5 * N * (N - 1.0) + 1;
+}
+
+/* The NN fit at N >= d and auto is NT's solve (regime_nn.c, nn_is_convex_case). */
+static int nn_is_nt(const JobSpec *job, const Task *t)
+{
+    long P = (long)t->d * (t->d + 1) / 2;
+    return job->nn_method == NN_METHOD_DEFAULT && job->nn_a_init != NN_A_SHARED &&
+           job->ridge == 0 && job->curve_points == 0 && t->N >= t->d && (t->n < 0 || t->n >= P + 1);
+}
+
+static void nt_fit_flops(const JobSpec *job, double d, double N, double n, int mixture,
+                         double *f)
+{
+    double Nq = N < d ? N : d, p = nt_params(d, N);
+    (void)job;
+    if (n <= 0) { /* closed form (QR, B in Q coordinates); mixture: CG on the class */
+        f[COST_K_DENSE] += 12.0 * d * d * d;
+        if (mixture)
+            f[COST_K_STREAM] += 30.0 * 8.0 * d * d * d / 4;
+        return;
+    }
+    f[COST_K_DENSE] += 4.0 * d * d * d + 2.0 * n * d * d; /* QR, X Q */
+    if (n * p <= 2097152)
+        f[COST_K_DENSE] += 4.0 * n * p * p;
+    else if (n >= p && p <= 2000)
+        f[COST_K_DENSE] += 2.0 * n * p * p + p * p * p / 3;
+    else if (n < p && n <= 3000)
+        f[COST_K_DENSE] += 2.0 * n * n * p + n * n * n / 3;
+    else
+        f[COST_K_DENSE] += 100.0 * 4.0 * n * Nq * d; /* CG, typically ~100 iterations */
+}
+
+CostTask cost_task(const JobSpec *job, const Task *t)
+{
+    CostTask c;
+    memset(&c, 0, sizeof c);
+    double *f = c.flops;
+    double d = t->d, N = t->N, n = t->n > 0 ? (double)t->n : 0;
+    double nt = (double)job->test_samples;
+    int mixture = t->model == MODEL_MIXTURE;
+    /* risks: test (and training) set through X M, the population risk */
+    f[COST_K_DENSE] += 2.0 * (nt + n) * d * d + 2.0 * d * d * d;
+    switch (t->regime) {
+    case REGIME_RF: /* the fit, and theory: the same N x N solve at n = inf */
+        if (n > 0)
+            f[COST_K_DENSE] += 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) + N * N * N / 3;
+        f[COST_K_DENSE] += 2.0 * (N * N * d + 2.0 * N * d * d + N * N * N / 3);
+        break;
+    case REGIME_NT:
+        nt_fit_flops(job, d, N, n, mixture, f);
+        f[COST_K_DENSE] += 4.0 * d * d * N + 4.0 * d * d * d; /* theory: QR, B in Q */
+        break;
+    case REGIME_NN: {
+        f[COST_K_DENSE] += 4.0 * d * d * d; /* theory: the spectrum of B (Eckart-Young) */
+        if (nn_is_nt(job, t)) {
+            nt_fit_flops(job, d, N, n, mixture, f);
+            break;
+        }
+        int method = job_nn_method(job, t->n);
+        double it, per;
+        int k = COST_K_NN;
+        if (method == NN_METHOD_SGD) { /* every step, on fresh samples */
+            double b = job->nn_batch;
+            it = (double)job->nn_steps;
+            per = 8.0 * b * N * d + 2.0 * b * d * d;
+        } else {
+            it = method == NN_METHOD_VARPRO ? varpro_iterations(job, t) : gd_iterations(job, t);
+            per = n > 0 ? 8.0 * n * N * d : 4.0 * N * d * d + 2.0 * d * d;
+            if (n <= 0)
+                k = COST_K_DENSE;
+            if (method == NN_METHOD_VARPRO)
+                per += n > 0 ? 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * N * d + 2.0 * N * d * d;
+        }
+        c.iterations = it;
+        f[k] += it * per;
+        break;
+    }
+    case REGIME_ALPHA:
+    case REGIME_ALPHA_LIN: { /* GD steps (SPEC §6): O(N d^2) population, O(n N d) finite n */
+        double it = alpha_iterations(job, t);
+        c.iterations = it;
+        f[COST_K_STREAM] += it * (n > 0 ? 6.0 * n * N * d : 6.0 * N * d * d);
+        f[COST_K_DENSE] += 12.0 * d * d * d; /* NT optimum and Eckart-Young at W0 */
+        break;
+    }
+    case REGIME_ONESTEP: { /* the step on n0 samples, then the RF readout */
+        long n0 = job_n_value(&job->onestep_n0[0], t->d, t->N);
+        double s0 = n0 > 0 ? (double)n0 : 0;
+        f[COST_K_DENSE] += 4.0 * s0 * N * d + 2.0 * s0 * d * d + 4.0 * N * d * d +
+                           (n > 0 ? 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * d * d) +
+                           10.0 * N * N * N + 12.0 * d * d * d;
+        c.seconds += s0 * (d + 1) * cost_default.normal_s; /* the n0 samples of the step */
+        break;
+    }
+    case REGIME_KRR_RF:
+    case REGIME_KRR_NT: { /* solver choice as in regime_krr.c (P = d(d+1)/2 features) */
+        int direct = job->krr_solver == KRR_SOLVER_DIRECT ||
+                     (job->krr_solver == KRR_SOLVER_AUTO && n <= job->krr_max_direct);
+        double P = d * (d + 1) / 2;
+        if (n <= 0)
+            f[COST_K_DENSE] += 2.0 * d * d;
+        else if (!direct) /* CG: ~4 n d^2 per iteration, typically tens of iterations */
+            f[COST_K_STREAM] += 50.0 * 4.0 * n * d * d;
+        else if (n <= P) /* the n x n bordered system */
+            f[COST_K_DENSE] += n * n * n / 3 + 2.0 * n * n * d;
+        else if (n * P <= 4194304) /* the explicit n x P design */
+            f[COST_K_DENSE] += 2.0 * n * P * P;
+        else /* the P x P normal equations */
+            f[COST_K_DENSE] += n * P * P + 3.0 * P * P * P;
+        break;
+    }
+    default:
+        break;
+    }
+    for (int k = 0; k < COST_K_COUNT; k++) {
+        c.flops_total += f[k];
+        c.seconds += f[k] / cost_default.rate[k];
+    }
+    c.seconds += N * d * cost_default.normal_s + cost_default.task_s; /* W0, fixed */
+    return c;
+}
+
+void cost_family(const JobSpec *job, const Task *t, char *buf, size_t len)
+{
+    const char *fin = t->n < 0 ? "n=inf" : "n<inf";
+    if (t->regime == REGIME_NN) {
+        const char *m;
+        if (nn_is_nt(job, t))
+            m = "nt-solve";
+        else
+            switch (job_nn_method(job, t->n)) {
+            case NN_METHOD_SGD: m = "sgd"; break;
+            case NN_METHOD_VARPRO: m = "varpro"; break;
+            case NN_METHOD_GD: m = "gd"; break;
+            default: m = "population"; break;
+            }
+        snprintf(buf, len, "nn-%s %s", m, fin);
+    } else {
+        snprintf(buf, len, "%s %s", job_regime_name(t->regime), fin);
+    }
+}
+
+/* ---- data groups ------------------------------------------------------------------- */
+
+double cost_draw_seconds(const JobSpec *job, int model, int d, long n)
+{
+    double dd = d, rows = n > 0 ? (double)n : (double)job->test_samples;
+    /* d + 1 normals a row (the last: noise or label), then y = x^T B x (X B, level 3) or,
+     * mixture, X += Z U U^T f (rank s) */
+    double s = rows * (dd + 1) * cost_default.normal_s;
+    double fl = model == MODEL_MIXTURE ? 4.0 * rows * dd * job->mixture_rank : 2.0 * rows * dd * dd;
+    s += fl / cost_default.rate[COST_K_DENSE];
+    if (n <= 0) /* the target itself: B from d^2 normals, its spectrum */
+        s += dd * dd * cost_default.normal_s + 4.0 * dd * dd * dd / cost_default.rate[COST_K_DENSE];
+    return s;
+}
+
+typedef struct {
+    uint64_t key;
+    long idx;
+} KeyIdx;
+
+static int by_key(const void *a, const void *b)
+{
+    const KeyIdx *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* splitmix64 of the fields: distinct groups collide with probability ~ count^2 / 2^64 */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
+/* Groups of one kind (train: (model, d, n, rep) with n > 0; target: (model, d, rep)):
+ * adds each group's draw seconds to the total and, shared, to its tasks. */
+static int share_groups(const JobSpec *job, const Grid *grid, int train, double *per,
+                        double *sum, long *groups)
+{
+    KeyIdx *k = malloc(sizeof *k * (size_t)(grid->count > 0 ? grid->count : 1));
+    if (!k)
+        return -1;
+    long m = 0;
+    for (long i = 0; i < grid->count; i++) {
+        const Task *t = &grid->tasks[i];
+        if (train && t->n <= 0)
+            continue;
+        uint64_t h = mix(mix(mix(1, (uint64_t)t->model), (uint64_t)t->d), (uint64_t)t->replicate);
+        if (train)
+            h = mix(h, (uint64_t)t->n);
+        k[m].key = h;
+        k[m++].idx = i;
+    }
+    qsort(k, (size_t)m, sizeof *k, by_key);
+    for (long a = 0, b; a < m; a = b) {
+        for (b = a + 1; b < m && k[b].key == k[a].key; b++)
+            ;
+        const Task *t = &grid->tasks[k[a].idx];
+        double s = cost_draw_seconds(job, t->model, t->d, train ? t->n : 0);
+        *sum += s;
+        (*groups)++;
+        if (per)
+            for (long j = a; j < b; j++)
+                per[k[j].idx] += s / (double)(b - a);
+    }
+    free(k);
+    return 0;
+}
+
+int cost_job(const JobSpec *job, const Grid *grid, double *task_seconds, CostTotal *total)
+{
+    CostTotal tot;
+    memset(&tot, 0, sizeof tot);
+    for (long i = 0; i < grid->count; i++) {
+        double s = cost_task(job, &grid->tasks[i]).seconds;
+        tot.task_seconds += s;
+        if (task_seconds)
+            task_seconds[i] = s;
+    }
+    if (share_groups(job, grid, 1, task_seconds, &tot.draw_seconds, &tot.train_groups) ||
+        share_groups(job, grid, 0, task_seconds, &tot.draw_seconds, &tot.target_groups))
+        return -1;
+    tot.seconds = tot.task_seconds + tot.draw_seconds;
+    if (total)
+        *total = tot;
+    return 0;
+}
