@@ -27,10 +27,14 @@ const char *cost_kernel_name(int k);
 /* The model's constants (src/cost.c: cost_default), one place for every number. */
 typedef struct {
     double rate[COST_K_COUNT]; /* flops per second of each kernel class, one core */
+    double nn_d;               /* the NN rate at d: rate[COST_K_NN] d / (d + nn_d) */
     double normal_s;           /* seconds per standard normal drawn (data, W0) */
     double task_s;             /* fixed seconds per task (setup, result row) */
+    double iter_s;             /* fixed seconds per NN iteration at n = inf */
 } CostRates;
 const CostRates *cost_rates(void);
+/* The rate of kernel class k for a task at dimension d (flops per second). */
+double cost_kernel_rate(int k, int d);
 
 /* One task without its data draws. */
 typedef struct {
