@@ -54,7 +54,9 @@ static double ratio(double a, double b) { return b > 0 ? a / b : NAN; }
 int calibrate_main(const char *file, const JobSpec *job, const Grid *grid)
 {
     Store *st = NULL;
-    int rc = store_open_readonly(file, NULL, &st);
+    char hash[32];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)job_hash(job));
+    int rc = store_open_readonly(file, hash, &st); /* a file of another job is refused */
     if (rc != STORE_OK) {
         log_error("%s: %s", file, rc == STORE_ERR ? "cannot read the results file" : store_error());
         return rc == STORE_ERR ? LS_EXIT_INTERNAL : LS_EXIT_USAGE;
@@ -119,11 +121,14 @@ int calibrate_main(const char *file, const JobSpec *job, const Grid *grid)
     for (int i = 0; i < nfam; i++) {
         const Family *f = &fam[i];
         double rate = ratio(f->meas_f, f->meas_s - f->other_s);
-        printf("%-22s %6ld %10.4g %10.4g %6.2f %9.4g %9.4g %6.2f %8.1f %8.1f %7.2f %s\n",
+        char rb[16] = "-"; /* none when the fixed parts take all the measured time */
+        if (rate > 0)
+            snprintf(rb, sizeof rb, "%.2f", rate / 1e9);
+        printf("%-22s %6ld %10.4g %10.4g %6.2f %9.4g %9.4g %6.2f %8.1f %8.1f %7s %s\n",
                f->name, f->count, f->meas_s, f->pred_s, ratio(f->pred_s, f->meas_s),
                f->meas_f / 1e9, f->pred_f / 1e9, ratio(f->pred_f, f->meas_f),
-               f->meas_it / (double)f->count, f->pred_it / (double)f->count,
-               rate > 0 ? rate / 1e9 : NAN, cost_kernel_name(dominant(f)));
+               f->meas_it / (double)f->count, f->pred_it / (double)f->count, rb,
+               cost_kernel_name(dominant(f)));
     }
     printf("total: measured %.4g core-hours, predicted %.4g (this file's done tasks), "
            "ratio %.2f; whole job predicted %.4g core-hours\n",
