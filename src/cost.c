@@ -98,6 +98,18 @@ static double alpha_iterations(const JobSpec *job, const Task *t)
 
 /* ---- per task ---------------------------------------------------------------------- */
 
+/* RF's N x N solve (regime_rf.c gram_solve): Gram matrix (syrk, B's quadratic form),
+ * Cholesky; the pseudo-inverse (a full eigendecomposition, 9 N^3 as la_syev counts)
+ * when the matrix is singular: N > d(d+1)/2 features span no more, or fewer samples.
+ * d = 0: the solve alone. */
+static double rf_gram_flops(double d, double N, int singular)
+{
+    double f = N * N * d + 2.0 * N * d * d + N * N * N / 3 + 4.0 * N * N;
+    if (singular)
+        f += 9.0 * N * N * N + 4.0 * N * N;
+    return f;
+}
+
 /* The NN fit at N >= d and auto is NT's solve (regime_nn.c, nn_is_convex_case). */
 static int nn_is_nt(const JobSpec *job, const Task *t)
 {
@@ -139,11 +151,16 @@ CostTask cost_task(const JobSpec *job, const Task *t)
     /* risks: test (and training) set through X M, the population risk */
     f[COST_K_DENSE] += 2.0 * (nt + n) * d * d + 2.0 * d * d * d;
     switch (t->regime) {
-    case REGIME_RF: /* the fit, and theory: the same N x N solve at n = inf */
-        if (n > 0)
-            f[COST_K_DENSE] += 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) + N * N * N / 3;
-        f[COST_K_DENSE] += 2.0 * (N * N * d + 2.0 * N * d * d + N * N * N / 3);
+    case REGIME_RF: { /* the fit, and theory: the population solve (the fit's own at n = inf) */
+        double P = d * (d + 1) / 2; /* rank bound of the Gram matrix of <w_i, x>^2 */
+        f[COST_K_DENSE] += (n > 0 ? 1 : 2) * rf_gram_flops(d, N, N > P);
+        if (n > 0 && n * N <= 2097152) /* features, then the centred design by dgelsd */
+            f[COST_K_DENSE] += 2.0 * n * N * d + 4.0 * n * N * fmin(n, N);
+        else if (n > 0) /* normal equations in row blocks, the N x N solve */
+            f[COST_K_DENSE] += 2.0 * n * N * d + n * N * N +
+                               rf_gram_flops(0, N, N > fmin(n - 1, P)) - N * N * N / 3;
         break;
+    }
     case REGIME_NT:
         nt_fit_flops(job, d, N, n, mixture, f);
         f[COST_K_DENSE] += 4.0 * d * d * N + 4.0 * d * d * d; /* theory: QR, B in Q */
