@@ -26,10 +26,14 @@ static const CostRates cost_default = {
         [COST_K_DENSE] = 25e9,  /* RF / NT / KRR direct solves, theory: 15-37 GF/s seen */
         [COST_K_NN] = 30e9,     /* NN objective + gradient over n samples, at d >> nn_d:
                                  * 10 GF/s seen at d = 30-40, 19 at d = 50-100 */
-        [COST_K_STREAM] = 12e9, /* GD steps at n = inf (alpha: 14 GF/s), CG products */
+        [COST_K_STREAM] = 12e9, /* GD steps at n = inf (alpha: 14 GF/s), NN iterations at
+                                 * n = inf (8-21 GF/s), CG products */
     },
     .nn_d = 60,                 /* the NN rate is rate * d / (d + nn_d): thin X W^T */
-    .normal_s = 12e-9,          /* Random123 + inverse-CDF normal, and the copy into X */
+    .normal_s = 45e-9,          /* per normal drawn: bench/kernels' "data sampling" row, 6.6 M
+                                 * normals/s beside DGEMM 128^3 at 8.9 GF/s (load 6), i.e.
+                                 * ~1250 DGEMM flops a normal: ~45 ns at the dense rate. The
+                                 * ~5x faster sampler of the other branch needs ~9 ns */
     .task_s = 1e-4,             /* W0 setup, result row, malloc of the task's arrays: the
                                  * smallest tasks (alpha, d = 20) take 0.15 ms in all */
     .iter_s = 40e-6,            /* per NN iteration at n = inf besides its flops (line search,
@@ -183,8 +187,8 @@ CostTask cost_task(const JobSpec *job, const Task *t)
             it = method == NN_METHOD_VARPRO ? varpro_iterations(job, t) : gd_iterations(job, t);
             /* finite n: ~1.25 objective evaluations per iteration (line search), counted */
             per = n > 0 ? 1.25 * 8.0 * n * N * d : 4.0 * N * d * d + 2.0 * d * d;
-            if (n <= 0)
-                k = COST_K_DENSE;
+            if (n <= 0) /* W B W^T-sized products and N x N solves: 8-21 GF/s seen */
+                k = COST_K_STREAM;
             if (method == NN_METHOD_VARPRO)
                 per += n > 0 ? 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * N * d + 2.0 * N * d * d;
         }
