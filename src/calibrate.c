@@ -116,6 +116,8 @@ int calibrate_main(const char *file, const JobSpec *job, const Grid *grid)
     }
     printf("calibrate: %s against %s (%ld done tasks, %ld not done and left out)\n", job->path,
            file, done, pending);
+    printf("(GF/s: counted flops per second of the family's work besides its fixed parts; "
+           "kernel: the class most of its predicted time is in)\n");
     printf("%-22s %6s %10s %10s %6s %9s %9s %6s %8s %8s %7s %s\n", "family", "tasks", "meas s",
            "pred s", "p/m", "meas GF", "pred GF", "p/m", "meas it", "pred it", "GF/s", "kernel");
     for (int i = 0; i < nfam; i++) {
@@ -133,19 +135,22 @@ int calibrate_main(const char *file, const JobSpec *job, const Grid *grid)
     printf("total: measured %.4g core-hours, predicted %.4g (this file's done tasks), "
            "ratio %.2f; whole job predicted %.4g core-hours\n",
            all_meas / 3600, all_pred / 3600, ratio(all_pred, all_meas), tot.seconds / 3600);
-    /* per kernel class: counted flops over the seconds left when the non-flop parts
-     * are taken out, over the families that kernel dominates */
-    printf("suggested rates (GF/s, counted flops / (measured s - draws and fixed), by the "
-           "families each kernel dominates):");
+    /* per kernel class, over the families it dominates: the rate that would make their
+     * predicted flop seconds equal the measured seconds left after the fixed parts (draws,
+     * normals, per-task and per-iteration times) — the number to put in src/cost.c */
+    printf("suggested rates (GF/s; rate x predicted flop seconds / (measured - fixed parts), "
+           "over the families each kernel dominates):");
     for (int k = 0; k < COST_K_COUNT; k++) {
-        double fl = 0, s = 0;
+        double fs = 0, s = 0;
         for (int i = 0; i < nfam; i++)
             if (dominant(&fam[i]) == k) {
-                fl += fam[i].meas_f;
+                for (int j = 0; j < COST_K_COUNT; j++)
+                    fs += fam[i].pred_k[j];
                 s += fam[i].meas_s - fam[i].other_s;
             }
-        if (s > 0 && fl > 0)
-            printf(" %s %.3g (now %.3g)", cost_kernel_name(k), fl / s / 1e9, cr->rate[k] / 1e9);
+        if (s > 0 && fs > 0)
+            printf(" %s %.3g (now %.3g)", cost_kernel_name(k), cr->rate[k] * fs / s / 1e9,
+                   cr->rate[k] / 1e9);
         else
             printf(" %s - (now %.3g)", cost_kernel_name(k), cr->rate[k] / 1e9);
     }

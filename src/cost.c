@@ -26,14 +26,15 @@ static const CostRates cost_default = {
         [COST_K_DENSE] = 25e9,  /* RF / NT / KRR direct solves, theory: 15-37 GF/s seen */
         [COST_K_NN] = 30e9,     /* NN objective + gradient over n samples, at d >> nn_d:
                                  * 10 GF/s seen at d = 30-40, 19 at d = 50-100 */
-        [COST_K_STREAM] = 12e9, /* GD steps at n = inf (alpha: 14 GF/s), NN iterations at
-                                 * n = inf (8-21 GF/s), CG products */
+        [COST_K_STREAM] = 15e9, /* GD steps at n = inf (alpha: 14 GF/s), NN iterations at
+                                 * n = inf (8-21 GF/s; 16 at d = 450), CG products */
     },
     .nn_d = 60,                 /* the NN rate is rate * d / (d + nn_d): thin X W^T */
-    .normal_s = 45e-9,          /* per normal drawn: bench/kernels' "data sampling" row, 6.6 M
-                                 * normals/s beside DGEMM 128^3 at 8.9 GF/s (load 6), i.e.
-                                 * ~1250 DGEMM flops a normal: ~45 ns at the dense rate. The
-                                 * ~5x faster sampler of the other branch needs ~9 ns */
+    .normal_s = 25e-9,          /* per normal drawn (and y = x^T B x's bookkeeping): SGD's
+                                 * step time against N (paper-quadratic-reduced, d = 60,
+                                 * batch 100: 210 us at N = 6 ... 570 us at N = 240) is
+                                 * 6100 normals x 25 ns + flops at 16 GF/s. The ~5x faster
+                                 * sampler of the other branch will need ~5 ns here */
     .task_s = 1e-4,             /* W0 setup, result row, malloc of the task's arrays: the
                                  * smallest tasks (alpha, d = 20) take 0.15 ms in all */
     .iter_s = 40e-6,            /* per NN iteration at n = inf besides its flops (line search,
@@ -181,7 +182,7 @@ CostTask cost_task(const JobSpec *job, const Task *t)
         if (method == NN_METHOD_SGD) { /* every step, on fresh samples */
             double b = job->nn_batch;
             it = (double)job->nn_steps;
-            per = 8.0 * b * N * d + 2.0 * b * d * d;
+            per = 4.25 * b * N * d + 2.0 * b * d * d; /* as counted: 4.25 b N d + 2 b d^2 */
             c.seconds += it * b * (d + 1) * cost_default.normal_s; /* the fresh batches */
         } else {
             it = method == NN_METHOD_VARPRO ? varpro_iterations(job, t) : gd_iterations(job, t);
