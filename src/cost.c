@@ -65,8 +65,9 @@ static double nt_params(double d, double N)
 
 /* Variable projection. n = inf: ~20 sqrt(N) up to N ~ d/2, then flat (30-200 seen).
  * Finite n, by r = n / p (p = N d - N(N-1)/2, the class's parameter count): below
- * interpolation (r < 0.6) it fits fast, ~200 r; near it (r < 1) it often spends the
- * budget, ~6 x the base 25 sqrt(min(N, d)); beyond, base (1 + 5 r^-0.9) (slower than
+ * interpolation (r < 0.6) it fits fast, ~200 r; then a ramp to the threshold r = 1,
+ * where it often spends the budget, ~6 x the base 25 sqrt(min(N, d)); beyond, base
+ * (1 + 5 r^-0.9) (slower than
  * 1/r, so the cost still grows with n); half the base at N >= d. The cost is monotone
  * in n, not in N: at fixed n a wider net can leave the slow threshold (as measured).
  * Sum of predicted / recorded iterations, flop-weighted: ~0.9 demo, ~0.7
@@ -79,7 +80,9 @@ static double varpro_iterations(const JobSpec *job, const Task *t)
     } else {
         double r = (double)t->n / nt_params(d, N);
         double base = 25.0 * sqrt(fmin(N, d)) * (N >= d ? 0.5 : 1);
-        it = r < 0.6 ? fmax(10.0, 200.0 * r) : r < 1 ? 6 * base : base * (1 + 5 * pow(r, -0.9));
+        it = r < 0.6 ? fmax(10.0, 200.0 * r)
+             : r < 1 ? 120 + (6 * base - 120) * (r - 0.6) / 0.4 /* the ramp to the bump */
+                     : base * (1 + 5 * pow(r, -0.9));
     }
     return fmin(it, (double)job->nn_steps);
 }
@@ -135,14 +138,14 @@ static void nt_fit_flops(const JobSpec *job, double d, double N, double n, int m
         return;
     }
     f[COST_K_DENSE] += 4.0 * d * d * d + 2.0 * n * d * d; /* QR, X Q */
-    if (n * p <= 2097152)
-        f[COST_K_DENSE] += 4.0 * n * p * p;
-    else if (n >= p && p <= 2000)
-        f[COST_K_DENSE] += 2.0 * n * p * p + p * p * p / 3;
+    if (n * p <= 2097152) /* the explicit design by dgelsd (4 m n min(m, n) as counted) */
+        f[COST_K_DENSE] += 4.0 * n * p * fmin(n, p);
+    else if (n >= p && p <= 2000) /* normal equations: syrk in row blocks, Cholesky */
+        f[COST_K_DENSE] += n * p * p + p * p * p / 3;
     else if (n < p && n <= 3000) /* the kernel from the Gram matrices of u and v */
         f[COST_K_DENSE] += 2.0 * n * n * (d + Nq) + n * n * n / 3;
     else
-        f[COST_K_DENSE] += 100.0 * 4.0 * n * Nq * d; /* CG, typically ~100 iterations */
+        f[COST_K_DENSE] += 60.0 * 4.0 * n * Nq * d; /* CG: 49-70 iterations recorded */
 }
 
 CostTask cost_task(const JobSpec *job, const Task *t)
