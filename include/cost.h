@@ -17,7 +17,8 @@
 
 /* The kernel classes the model has a rate for (COST_K_*). */
 enum {
-    COST_K_DENSE,  /* blocked level-3 and LAPACK on matrices of hundreds: RF, NT, KRR, theory */
+    COST_K_DENSE,  /* blocked level-3 and LAPACK at the size d: NT, KRR, theory, risks */
+    COST_K_GRAM,   /* the same at the size max(d, N): RF's Gram systems and features */
     COST_K_NN,     /* NN objective + gradient passes over samples (X W^T, elementwise) */
     COST_K_STREAM, /* level-1/2 and small-matrix work: GD at n = inf, CG, risks, sampling's y */
     COST_K_COUNT
@@ -27,14 +28,16 @@ const char *cost_kernel_name(int k);
 /* The model's constants (src/cost.c: cost_default), one place for every number. */
 typedef struct {
     double rate[COST_K_COUNT]; /* flops per second of each kernel class, one core */
+    double dense_m;            /* dense rates: rate m / (m + dense_m); m = d, gram: max(d, N) */
     double nn_d;               /* the NN rate at d: rate[COST_K_NN] d / (d + nn_d) */
     double normal_s;           /* seconds per standard normal drawn (data, W0) */
     double task_s;             /* fixed seconds per task (setup, result row) */
     double iter_s;             /* fixed seconds per NN iteration at n = inf */
 } CostRates;
 const CostRates *cost_rates(void);
-/* The rate of kernel class k for a task at dimension d (flops per second). */
-double cost_kernel_rate(int k, int d);
+/* The rate of kernel class k for a task at dimension d and width N (flops per second):
+ * dense work runs faster on larger matrices, NN passes faster at larger d. */
+double cost_kernel_rate(int k, int d, int N);
 
 /* One task without its data draws. */
 typedef struct {

@@ -100,8 +100,8 @@ int calibrate_main(const char *file, const JobSpec *job, const Grid *grid)
         CostTask c = cost_task(job, t);
         double flop_s = 0;
         for (int k = 0; k < COST_K_COUNT; k++) {
-            f->pred_k[k] += c.flops[k] / cost_kernel_rate(k, t->d);
-            flop_s += c.flops[k] / cost_kernel_rate(k, t->d);
+            f->pred_k[k] += c.flops[k] / cost_kernel_rate(k, t->d, t->N);
+            flop_s += c.flops[k] / cost_kernel_rate(k, t->d, t->N);
         }
         f->count++;
         f->meas_s += res[i].seconds;

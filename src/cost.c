@@ -23,12 +23,18 @@
  * finished run, and copy the suggested rates here. */
 static const CostRates cost_default = {
     .rate = {
-        [COST_K_DENSE] = 25e9,  /* RF / NT / KRR direct solves, theory: 15-37 GF/s seen */
+        [COST_K_DENSE] = 55e9,  /* NT / KRR solves, theory, risks at d >> dense_m: 14-22
+                                 * GF/s seen at d = 30-45, 27 at d = 80-100, 4-9 at d = 20 */
+        [COST_K_GRAM] = 55e9,   /* RF's N x N systems and n x N features at max(d, N) >>
+                                 * dense_m: 52 GF/s at N = 2560 (DGEMM 400^3: ~49) */
         [COST_K_NN] = 30e9,     /* NN objective + gradient over n samples, at d >> nn_d:
                                  * 10 GF/s seen at d = 30-40, 19 at d = 50-100 */
         [COST_K_STREAM] = 15e9, /* GD steps at n = inf (alpha: 14 GF/s), NN iterations at
                                  * n = inf (8-21 GF/s; 16 at d = 450), CG products */
     },
+    .dense_m = 80,              /* dense rates are rate * m / (m + dense_m): m = d, and
+                                 * m = max(d, N) for the gram class (work >= linear in N, so
+                                 * seconds still grow with N) */
     .nn_d = 60,                 /* the NN rate is rate * d / (d + nn_d): thin X W^T */
     .normal_s = 25e-9,          /* per normal drawn (and y = x^T B x's bookkeeping): SGD's
                                  * step time against N (paper-quadratic-reduced, d = 60,
@@ -43,13 +49,15 @@ static const CostRates cost_default = {
 
 const CostRates *cost_rates(void) { return &cost_default; }
 
-double cost_kernel_rate(int k, int d)
+double cost_kernel_rate(int k, int d, int N)
 {
-    double r = cost_default.rate[k];
+    double r = cost_default.rate[k], m = k == COST_K_GRAM && N > d ? N : d;
+    if (k == COST_K_DENSE || k == COST_K_GRAM)
+        return r * m / (m + cost_default.dense_m);
     return k == COST_K_NN ? r * d / (d + cost_default.nn_d) : r;
 }
 
-static const char *const kernel_names[COST_K_COUNT] = {"dense", "nn", "stream"};
+static const char *const kernel_names[COST_K_COUNT] = {"dense", "gram", "nn", "stream"};
 
 const char *cost_kernel_name(int k) { return k >= 0 && k < COST_K_COUNT ? kernel_names[k] : "?"; }
 
@@ -161,11 +169,11 @@ CostTask cost_task(const JobSpec *job, const Task *t)
     switch (t->regime) {
     case REGIME_RF: { /* the fit, and theory: the population solve (the fit's own at n = inf) */
         double P = d * (d + 1) / 2; /* rank bound of the Gram matrix of <w_i, x>^2 */
-        f[COST_K_DENSE] += (n > 0 ? 1 : 2) * rf_gram_flops(d, N, N > P);
+        f[COST_K_GRAM] += (n > 0 ? 1 : 2) * rf_gram_flops(d, N, N > P);
         if (n > 0 && n * N <= 2097152) /* features, then the centred design by dgelsd */
-            f[COST_K_DENSE] += 2.0 * n * N * d + 4.0 * n * N * fmin(n, N);
+            f[COST_K_GRAM] += 2.0 * n * N * d + 4.0 * n * N * fmin(n, N);
         else if (n > 0) /* normal equations in row blocks, the N x N solve */
-            f[COST_K_DENSE] += 2.0 * n * N * d + n * N * N +
+            f[COST_K_GRAM] += 2.0 * n * N * d + n * N * N +
                                rf_gram_flops(0, N, N > fmin(n - 1, P)) - N * N * N / 3;
         break;
     }
@@ -241,7 +249,7 @@ CostTask cost_task(const JobSpec *job, const Task *t)
     }
     for (int k = 0; k < COST_K_COUNT; k++) {
         c.flops_total += f[k];
-        c.seconds += f[k] / cost_kernel_rate(k, t->d);
+        c.seconds += f[k] / cost_kernel_rate(k, t->d, t->N);
     }
     c.seconds += N * d * cost_default.normal_s + cost_default.task_s; /* W0, fixed */
     return c;
@@ -276,9 +284,9 @@ double cost_draw_seconds(const JobSpec *job, int model, int d, long n)
      * mixture, X += Z U U^T f (rank s) */
     double s = rows * (dd + 1) * cost_default.normal_s;
     double fl = model == MODEL_MIXTURE ? 4.0 * rows * dd * job->mixture_rank : 2.0 * rows * dd * dd;
-    s += fl / cost_default.rate[COST_K_DENSE];
+    s += fl / cost_kernel_rate(COST_K_DENSE, d, 0);
     if (n <= 0) /* the target itself: B from d^2 normals, its spectrum */
-        s += dd * dd * cost_default.normal_s + 4.0 * dd * dd * dd / cost_default.rate[COST_K_DENSE];
+        s += dd * dd * cost_default.normal_s + 4.0 * dd * dd * dd / cost_kernel_rate(COST_K_DENSE, d, 0);
     return s;
 }
 
