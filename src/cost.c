@@ -27,10 +27,10 @@ static const CostRates cost_default = {
                                  * GF/s seen at d = 30-45, 27 at d = 80-100, 4-9 at d = 20 */
         [COST_K_GRAM] = 55e9,   /* RF's N x N systems and n x N features at max(d, N) >>
                                  * dense_m: 52 GF/s at N = 2560 (DGEMM 400^3: ~49) */
-        [COST_K_NN] = 30e9,     /* NN objective + gradient over n samples, at d >> nn_d:
-                                 * 10 GF/s seen at d = 30-40, 19 at d = 50-100 */
-        [COST_K_STREAM] = 15e9, /* GD steps at n = inf (alpha: 14 GF/s), NN iterations at
-                                 * n = inf (8-21 GF/s; 16 at d = 450), CG products */
+        [COST_K_NN] = 30e9,     /* NN objective + gradient (over n samples, or at n = inf),
+                                 * at d >> nn_d: 10 GF/s seen at d = 30-40, 19 at d = 50-100,
+                                 * 26 at d = 450 (n = inf, load 3) */
+        [COST_K_STREAM] = 15e9, /* GD steps at n = inf (alpha: 14 GF/s), CG products */
     },
     .dense_m = 80,              /* dense rates are rate * m / (m + dense_m): m = d, and
                                  * m = max(d, N) for the gram class (work >= linear in N, so
@@ -199,8 +199,8 @@ CostTask cost_task(const JobSpec *job, const Task *t)
             it = method == NN_METHOD_VARPRO ? varpro_iterations(job, t) : gd_iterations(job, t);
             /* finite n: ~1.25 objective evaluations per iteration (line search), counted */
             per = n > 0 ? 1.25 * 8.0 * n * N * d : 4.0 * N * d * d + 2.0 * d * d;
-            if (n <= 0) /* W B W^T-sized products and N x N solves: 8-21 GF/s seen */
-                k = COST_K_STREAM;
+            /* n = inf: W B-sized products and N x N solves, at the NN rate too (seen:
+             * 8 GF/s at d = 30, 19 at d = 20-80, 21 at d = 50-100, 26 at d = 450) */
             if (method == NN_METHOD_VARPRO)
                 per += n > 0 ? 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * N * d + 2.0 * N * d * d;
         }
