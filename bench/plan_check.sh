@@ -14,7 +14,9 @@
 #   paper-quadratic-population  1 replicate
 #   kernel-limits               1 replicate
 # The model's prediction is for the copy that ran. Seconds inflate when other processes
-# share the cores: the load average is printed with each job.
+# share the cores: the load average is printed with each job, and the run's CPU share
+# (CPU seconds / wall seconds of the whole command, mpirun's start included, by
+# /usr/bin/time; ~0.9-1 on an idle machine for jobs of more than a few seconds).
 # Environment: LAZYSWEEP (build/lazysweep), MPIRUN (mpirun --oversubscribe),
 # PLAN_CHECK_OUT (build/bench/out/plan_check), PLAN_CHECK_FULL (0).
 set -u
@@ -58,14 +60,18 @@ for job in "$@"; do
     res="$OUT/$name.h5"
     rm -f "$res" "$res.journal" "$res.lock"
     load0=$(cut -d' ' -f1 /proc/loadavg)
+    timer=""
+    [ -x /usr/bin/time ] && timer="/usr/bin/time -f %e_%U_%S -o $OUT/$name.time"
     # shellcheck disable=SC2086
-    if ! $MPIRUN -np 1 "$LS" run "$run" -o "$res" --quiet >"$OUT/$name.log" 2>&1; then
+    if ! $timer $MPIRUN -np 1 "$LS" run "$run" -o "$res" --quiet >"$OUT/$name.log" 2>&1; then
         echo "plan_check: $name: lazysweep run failed (log $OUT/$name.log)"
         status=2
         continue
     fi
     load1=$(cut -d' ' -f1 /proc/loadavg)
-    echo "== $name ($run; load average $load0 before, $load1 after)"
+    share=-
+    [ -s "$OUT/$name.time" ] && share=$(tr '_' ' ' <"$OUT/$name.time" | awk 'NF == 3 && $1 > 0 { printf "%.2f", ($2 + $3) / $1 }')
+    echo "== $name ($run; load average $load0 before, $load1 after; CPU share $share)"
     "$LS" plan --calibrate "$res" "$run" >"$OUT/$name.calibrate" 2>&1 || status=2
     sed -n '2,$p' "$OUT/$name.calibrate"
     line=$(grep '^total:' "$OUT/$name.calibrate")
@@ -74,7 +80,7 @@ for job in "$@"; do
     ratio=$(echo "$line" | sed 's/.*ratio \([^;]*\);.*/\1/')
     ok=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.5 && r <= 2) ? "ok" : "OUT OF [0.5, 2]" }')
     [ "$ok" = ok ] || { [ $status = 0 ] && status=1; }
-    summary="$summary$(printf '%-28s %12s %12s %7s  %s (load %s)' "$name" "$pred" "$meas" "$ratio" "$ok" "$load1")
+    summary="$summary$(printf '%-28s %12s %12s %7s  %s (load %s, CPU share %s)' "$name" "$pred" "$meas" "$ratio" "$ok" "$load1" "$share")
 "
 done
 echo
