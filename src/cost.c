@@ -3,8 +3,8 @@
  * Flop counts follow the regimes' algorithms (SPEC §1; the solver choices of
  * regime_rf.c, regime_nt.c, regime_krr.c) and are checked against the counted flops of
  * real runs by `plan --calibrate` (the "flops" columns). Iterative fits use typical
- * iteration counts (typical_iterations below), never the budget, except where the method
- * always spends it (SGD). */
+ * iteration counts (the *_iterations functions below), never the budget, except where
+ * the method always spends it (SGD). */
 #include "cost.h"
 
 #include <math.h>
@@ -15,10 +15,11 @@
 
 /* ---- the constants --------------------------------------------------------------
  * Measured with 1 rank (rank 0 runs every task, BLAS on 1 thread) on the 2-core
- * development machine under a load average of ~2 from other work, by
- * `lazysweep plan --calibrate` on the results of every job in jobs/ (scaled copies of
- * the long ones, bench/plan_check.sh) and bench/mixed.ini: each rate is the suggested
- * "counted flops / seconds" of the regimes whose work is mostly of that kernel class.
+ * development machine (machine A of docs/BENCH.md), shared with other work (load
+ * averages 1-7; the constants follow the runs at load <= 3, where a task gets most of a
+ * core), by `lazysweep plan --calibrate` on the results of every job in jobs/ (full, and
+ * the scaled copies of bench/plan_check.sh) and bench/mixed.ini: each rate is what the
+ * families whose work is mostly of that kernel class ran at ("GF/s" there).
  * Re-calibrate: run bench/plan_check.sh, or `lazysweep plan --calibrate FILE JOB` on any
  * finished run, and copy the suggested rates here. */
 static const CostRates cost_default = {
@@ -75,8 +76,8 @@ static double nt_params(double d, double N)
  * Finite n, by r = n / p (p = N d - N(N-1)/2, the class's parameter count): below
  * interpolation (r < 0.6) it fits fast, ~200 r; then a ramp to the threshold r = 1,
  * where it often spends the budget, ~6 x the base 25 sqrt(min(N, d)); beyond, base
- * (1 + 5 r^-0.9) (slower than
- * 1/r, so the cost still grows with n); half the base at N >= d. The cost is monotone
+ * (1 + 5 r^-0.9) (falling slower than 1/r, so the cost still grows with n); half the
+ * base at N >= d. The cost is monotone
  * in n, not in N: at fixed n a wider net can leave the slow threshold (as measured).
  * Sum of predicted / recorded iterations, flop-weighted: ~0.9 demo, ~0.7
  * learning-curve, ~1.4 paper-mixture. */
