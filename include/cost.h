@@ -32,7 +32,7 @@ typedef struct {
     double nn_d;               /* the NN rate at d: rate[COST_K_NN] d / (d + nn_d) */
     double normal_s;           /* seconds per standard normal drawn (data, W0) */
     double task_s;             /* fixed seconds per task (setup, result row) */
-    double iter_s;             /* fixed seconds per NN iteration at n = inf */
+    double iter_s;             /* fixed seconds per varpro iteration at n = inf */
 } CostRates;
 const CostRates *cost_rates(void);
 /* The rate of kernel class k for a task at dimension d and width N (flops per second):

@@ -44,8 +44,8 @@ static const CostRates cost_default = {
                                  * sampler of the other branch will need ~5 ns here */
     .task_s = 1e-4,             /* W0 setup, result row, malloc of the task's arrays: the
                                  * smallest tasks (alpha, d = 20) take 0.15 ms in all */
-    .iter_s = 40e-6,            /* per NN iteration at n = inf besides its flops (line search,
-                                 * small LAPACK calls): 75 us per varpro iteration at d = 30 */
+    .iter_s = 40e-6,            /* per varpro iteration at n = inf besides its flops (line
+                                 * search, small LAPACK calls): 75 us an iteration at d = 30 */
 };
 
 const CostRates *cost_rates(void) { return &cost_default; }
@@ -196,19 +196,23 @@ CostTask cost_task(const JobSpec *job, const Task *t)
             it = (double)job->nn_steps;
             per = 4.25 * b * N * d + 2.0 * b * d * d; /* as counted: 4.25 b N d + 2 b d^2 */
             c.seconds += it * b * (d + 1) * cost_default.normal_s; /* the fresh batches */
-        } else {
-            it = method == NN_METHOD_VARPRO ? varpro_iterations(job, t) : gd_iterations(job, t);
-            /* finite n: ~1.25 objective evaluations per iteration (line search), counted */
-            per = n > 0 ? 1.25 * 8.0 * n * N * d : 4.0 * N * d * d + 2.0 * d * d;
-            /* n = inf: W B-sized products and N x N solves, at the NN rate too (seen:
-             * 8 GF/s at d = 30, 19 at d = 20-80, 21 at d = 50-100, 26 at d = 450) */
-            if (method == NN_METHOD_VARPRO)
-                per += n > 0 ? 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * N * d + 2.0 * N * d * d;
+        } else if (method == NN_METHOD_VARPRO) {
+            it = varpro_iterations(job, t);
+            /* finite n: ~1.25 evaluations per iteration (line search), each with the (c, a)
+             * solve, counted ~10 n N d + 2 n N^2; n = inf: W B-sized products and N x N
+             * solves, at the NN rate too (seen: 8 GF/s at d = 30, 19 at d = 20-80, 21 at
+             * d = 50-100, 26 at d = 450) */
+            per = n > 0 ? 1.25 * 8.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1)
+                        : 4.0 * N * d * d + 2.0 * d * d + 2.0 * N * N * d + 2.0 * N * d * d;
+            c.seconds += t->n < 0 ? it * cost_default.iter_s : 0;
+        } else { /* gd / population on (c, a, W): one pass per iteration at a fixed step */
+            it = gd_iterations(job, t);
+            per = n > 0 ? 4.25 * n * N * d : 4.0 * N * d * d + 2.0 * d * d;
+            if (n > 0) /* full-batch X W^T: large GEMMs (bench/e2e.ini: 31 GF/s at d = 40) */
+                k = COST_K_GRAM;
         }
         c.iterations = it;
         f[k] += it * per;
-        if (t->n < 0 && method != NN_METHOD_SGD)
-            c.seconds += it * cost_default.iter_s;
         break;
     }
     case REGIME_ALPHA:
