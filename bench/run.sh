@@ -16,6 +16,10 @@
 #                ratio, per-regime ratios, and a check that both computed the same numbers
 #   3. ranks     bench/e2e.ini on 1 rank against 2 and 3 ranks (bench/scaling.sh), and
 #                the dispatch rate of the `null` regime (bench/null.ini)
+#   4. plan      `lazysweep plan`'s core-hours against the measured task seconds of every
+#                job in jobs/ (long ones scaled down) and bench/mixed.ini, on 1 rank
+#                (bench/plan_check.sh; fails when a ratio leaves [0.5, 2]); BENCH_PLAN=0
+#                skips it (it takes minutes)
 # Environment: LAZYSWEEP (default build/lazysweep), PYTHON (/usr/bin/python3), MPIRUN
 # (mpirun --oversubscribe), BENCH_RANKS (default "1 2 3"), BENCH_OUT (build/bench/out).
 # Absolute seconds are printed for context only; the headline numbers are ratios.
@@ -107,6 +111,12 @@ sh bench/scaling.sh "$LS" bench/e2e.ini "$OUT/scaling" $RANKS || status=1
 echo
 echo "   dispatch: bench/null.ini (20000 tasks of the null regime: scheduling, HDF5 rows, journal)"
 sh bench/scaling.sh "$LS" bench/null.ini "$OUT/null" $RANKS || status=1
+
+if [ "${BENCH_PLAN:-1}" != 0 ]; then
+    echo
+    echo "== 4. plan: estimated core-hours against measured task seconds (bench/plan_check.sh, 1 rank)"
+    LAZYSWEEP=$LS PLAN_CHECK_OUT="$OUT/plan_check" sh bench/plan_check.sh || status=1
+fi
 
 echo
 [ $status = 0 ] && echo "bench: done (results under $OUT)" || echo "bench: SOME BENCHMARK FAILED (logs under $OUT)"

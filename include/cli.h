@@ -15,6 +15,7 @@ typedef struct {
     double time_limit;     /* --time-limit seconds, 0 = none */
     double mem_per_rank;   /* --mem-per-rank bytes, 0 = from the machine */
     long show;             /* --show: tasks listed by plan */
+    const char *calibrate; /* plan --calibrate FILE: the cost model against a finished run */
     int retry_failed;      /* --retry-failed */
     int json;              /* --json */
     const char *topic;     /* help TOPIC */

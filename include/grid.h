@@ -5,7 +5,7 @@
  * alpha_lin regimes, the onestep_eta axis only onestep; the krr regimes have no width
  * (one task at the first width, N = 0). A job without those regimes has the ids it
  * always had. The same job always gives the same ids.
- * Also the cost model (flops, peak memory) used by plan and the scheduler. */
+ * Also the memory model used by plan (peak bytes per task). */
 #ifndef LS_GRID_H
 #define LS_GRID_H
 
@@ -46,16 +46,11 @@ void grid_free(Grid *grid);
 const Task *grid_task(const Grid *grid, long id);
 long grid_id(const Grid *grid, const JobSpec *job, const Task *t);
 
-/* Estimated cost of one task. */
+/* Estimated cost of one task: its memory, and the cost model's flops (include/cost.h,
+ * which also turns them into seconds). */
 typedef struct {
-    double flops;   /* floating-point operations */
+    double flops;   /* floating-point operations (cost_task's flops_total) */
     double bytes;   /* peak memory of the task's own arrays */
 } TaskCost;
 TaskCost grid_cost(const JobSpec *job, const Task *t);
-/* Sustained rate assumed to turn flops into seconds (plan's core-hours, the scheduler's
- * predictions before it has measured any): about a tenth of one core's DGEMM peak on
- * current x86 (~52 GFLOP/s, notes/machine.md), since the regimes mix BLAS-3 with
- * memory-bound work. */
-#define GRID_FLOPS_PER_SECOND 5e9
-
 #endif

@@ -33,7 +33,10 @@ static int help_main(const CliArgs *args);
 static const Command commands[] = {
     {"plan", "JOB", "validate a job file and show its tasks, memory and cost", plan_main,
      "Validates JOB, prints the task count per model and regime, the largest task's memory\n"
-     "and flops, the estimated core-hours and the first tasks. Needs no MPI; writes nothing.\n"
+     "and flops, the estimated core-hours (src/cost.c: counted flops at measured kernel rates,\n"
+     "typical iteration counts, data drawn once per group) and the first tasks. With\n"
+     "--calibrate FILE, compares that model with a finished run of JOB instead.\n"
+     "Needs no MPI; writes nothing.\n"
      "Exit 2 if the job is invalid or a task needs more memory than --mem-per-rank."},
     {"run", "JOB", "run (or resume) a sweep under mpirun/srun into one HDF5 results file", run_main,
      "Runs every task of JOB and writes its result into FILE (-o), created on the first run.\n"
@@ -102,6 +105,9 @@ static const Option options[] = {
      "let --csv overwrite a file that is not a CSV written by aggregate (never the results file)"},
     {"json", 0, OPT_FLAG, A(json), "status", "", NULL, "one JSON object instead of the table"},
     {"show", 0, OPT_LONG, A(show), "plan", "", "K", "list the first K tasks (default 10)"},
+    {"calibrate", 0, OPT_STRING, A(calibrate), "plan", "", "FILE",
+     "compare the cost model with FILE, a results file of JOB: predicted vs measured seconds, "
+     "flops and iterations per regime, and suggested rates for src/cost.c"},
 };
 #define N_OPTIONS ((int)(sizeof options / sizeof options[0]))
 

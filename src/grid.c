@@ -1,4 +1,4 @@
-/* grid: the task table and its cost model (see include/grid.h).
+/* grid: the task table and its memory model (see include/grid.h).
  * Order: model, d, N, n, regime, replicate — each axis in the order the job lists
  * it. Each task also gets a packed key of its axis indices; keys increase with the
  * id, so grid_id is a binary search. */
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost.h"
 #include "log.h"
 
 /* Packed key: model 4 bits, d/N/n indices 8 bits each, regime 4 bits, axis index
@@ -239,10 +240,9 @@ long grid_id(const Grid *grid, const JobSpec *job, const Task *t)
     return -1;
 }
 
-/* ---- cost model ------------------------------------------------------------------
- * Rough but monotone in the sizes: it orders tasks for scheduling (largest first)
- * and sizes the memory check of `plan`. Flop counts follow the algorithms of the
- * regimes (SPEC §1); memory counts the task's own arrays. */
+/* ---- memory model ----------------------------------------------------------------
+ * Peak memory of the task's own arrays, by the regimes' algorithms (SPEC §1); the flops
+ * (and seconds) are the cost model's (src/cost.c). Sizes the memory check of `plan`. */
 
 static double nt_params(int d, int N)
 {
@@ -254,60 +254,35 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
     double d = t->d, N = t->N, n = t->n > 0 ? (double)t->n : 0;
     double Nq = N < d ? N : d; /* NT's row space has dimension min(N, d) */
     double nt = (double)job->test_samples;
-    double steps = (double)job->nn_steps;
-    TaskCost c = {0, 0};
-    /* data: sampling (~30 flops per normal) and targets y = x^T B x; test risk */
-    c.flops += 30.0 * (n + nt) * d + 2.0 * (n + nt) * d * d + 4.0 * d * d * d;
+    TaskCost c = {cost_task(job, t).flops_total, 0};
     c.bytes += 8.0 * ((n + nt) * d + 4.0 * d * d + 3.0 * N * d + 2.0 * n + nt);
     switch (t->regime) {
     case REGIME_RF: /* features in 4096-row blocks unless small (regime_rf.c) */
-        c.flops += n > 0 ? 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) + 10.0 * N * N * N
-                         : 2.0 * N * N * d + 2.0 * N * d * d + 10.0 * N * N * N;
         c.bytes += 8.0 * ((n * N <= 2097152 ? n * (N + 1) : 4096.0 * (N + 1)) + 3.0 * (N + 1) * (N + 1));
         break;
     case REGIME_NT: { /* solver choice as in regime_nt.c */
         double p = nt_params(t->d, t->N) - 1; /* independent parameters of M */
         if (n <= 0) {
-            c.flops += 12.0 * d * d * d;
             c.bytes += 8.0 * 3.0 * d * d;
             break;
         }
         /* the parameter metric S (ridge, or the data do not pin M): O(N Nq^2) per product */
         int metric = !(job->ridge == 0 && n > p);
-        double op = 4.0 * n * Nq * d + (metric ? 4.0 * N * Nq * Nq : 0);
-        double white = metric ? 4.0 * p * N * Nq * Nq + p * p * p / 3 : 0;
         c.bytes += 8.0 * n * (d + Nq + 2); /* X in the Q basis, and its N-block */
-        if (n >= 2 * p && (!metric || (job->ridge > 0 && p <= 6000))) {
-            c.flops += 60.0 * op; /* CG: 25-90 iterations measured */
-            c.bytes += 8.0 * 6.0 * Nq * d;
-        } else if ((!metric || n > p) && n * p <= 2097152) {
-            c.flops += 4.0 * n * p * p + white + (metric ? 2.0 * n * p * p : 0);
+        if (n >= 2 * p && (!metric || (job->ridge > 0 && p <= 6000)))
+            c.bytes += 8.0 * 6.0 * Nq * d; /* CG */
+        else if ((!metric || n > p) && n * p <= 2097152)
             c.bytes += 8.0 * (n * p + (metric ? p * p + n * p : 0));
-        } else if ((!metric || n > p) && p <= 2000) {
-            c.flops += 2.0 * n * p * p + p * p * p / 3 + white + (metric ? 4.0 * p * p * p : 0);
+        else if ((!metric || n > p) && p <= 2000)
             c.bytes += 8.0 * (metric ? 4.0 : 2.0) * p * p;
-        } else if (metric && n <= p && n <= 3000) {
-            c.flops += n * n * N + 2.0 * n * N * Nq + 2.0 * n * n * (Nq + d) + n * n * n / 3;
+        else if (metric && n <= p && n <= 3000)
             c.bytes += 8.0 * 4.0 * n * n;
-        } else {
-            c.flops += 200.0 * op;
+        else
             c.bytes += 8.0 * 6.0 * Nq * d;
-        }
         break;
     }
     case REGIME_NN: {
         int method = job_nn_method(job, t->n);
-        double per_step;
-        if (method == NN_METHOD_SGD) /* fresh samples: x, y = x^T B x, forward/backward */
-            per_step = 8.0 * job->nn_batch * N * d + 2.0 * job->nn_batch * d * d +
-                       30.0 * job->nn_batch * d;
-        else if (n > 0)
-            per_step = 8.0 * n * N * d;
-        else
-            per_step = 4.0 * N * d * d + 2.0 * d * d;
-        if (method == NN_METHOD_VARPRO)
-            per_step += n > 0 ? 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * N * d + 2.0 * N * d * d;
-        c.flops += steps * per_step;
         /* losses in blocks of 2^17 entries (nn.c); L-BFGS pairs; varpro's N x N systems */
         c.bytes += 8.0 * (131072.0 + 22.0 * N * d + 2.0 * d * d +
                           (method == NN_METHOD_VARPRO ? 5.0 * N * N : 0) +
@@ -317,16 +292,12 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         break;
     }
     case REGIME_ALPHA:
-    case REGIME_ALPHA_LIN: /* GD steps (SPEC §6: O(N d^2) population, O(n N d) finite n) */
-        c.flops += steps * (n > 0 ? 6.0 * n * N * d : 6.0 * N * d * d + 2.0 * d * d * d / 10);
+    case REGIME_ALPHA_LIN:
         c.bytes += 8.0 * (131072.0 + 8.0 * N * d + 4.0 * d * d);
         break;
     case REGIME_ONESTEP: { /* the step on n0 samples, then the RF readout */
         long n0 = job_n_value(&job->onestep_n0[0], t->d, t->N);
         double s0 = n0 > 0 ? (double)n0 : 0;
-        c.flops += 30.0 * s0 * d + 4.0 * s0 * N * d + 2.0 * s0 * d * d + 4.0 * N * d * d +
-                   (n > 0 ? 2.0 * n * N * d + 2.0 * n * (N + 1) * (N + 1) : 2.0 * N * d * d) +
-                   10.0 * N * N * N;
         c.bytes += 8.0 * (s0 * d + 2.0 * N * d + 3.0 * (N + 1) * (N + 1) +
                           (n * N <= 2097152 ? n * (N + 1) : 4096.0 * (N + 1)));
         break;
@@ -336,21 +307,16 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         int direct = job->krr_solver == KRR_SOLVER_DIRECT ||
                      (job->krr_solver == KRR_SOLVER_AUTO && n <= job->krr_max_direct);
         double P = (double)d * (d + 1) / 2;
-        if (n <= 0) {
-            c.flops += 2.0 * d * d;
-        } else if (!direct) { /* CG: ~4 n d^2 per iteration, typically tens of iterations */
-            c.flops += 100.0 * 4.0 * n * d * d;
+        if (n <= 0)
+            break;
+        if (!direct)
             c.bytes += 8.0 * (2.0 * n * d + 8.0 * d * d);
-        } else if (n <= P) { /* the n x n bordered system */
-            c.flops += n * n * n / 3 + 2.0 * n * n * d;
+        else if (n <= P)
             c.bytes += 8.0 * (n * n + n * d);
-        } else if (n * P <= 4194304) { /* the explicit n x P design */
-            c.flops += 2.0 * n * P * P;
+        else if (n * P <= 4194304)
             c.bytes += 8.0 * (2.0 * n * P + 2.0 * P * P);
-        } else { /* the P x P normal equations */
-            c.flops += n * P * P + 3.0 * P * P * P;
+        else
             c.bytes += 8.0 * (3.0 * P * P + 1024.0 * P);
-        }
         break;
     }
     default:

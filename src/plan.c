@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calibrate.h"
+#include "cost.h"
 #include "log.h"
 #include "regime.h"
 
@@ -201,6 +203,17 @@ int plan_main(const CliArgs *args)
     int rc = plan_load(args->job, args->mem_per_rank, &job, &grid, NULL);
     if (rc)
         return rc;
+    if (args->calibrate) {
+        rc = calibrate_main(args->calibrate, &job, &grid);
+        grid_free(&grid);
+        return rc;
+    }
+    CostTotal cost;
+    if (cost_job(&job, &grid, NULL, &cost) != 0) {
+        log_error("out of memory for the cost model's data groups");
+        grid_free(&grid);
+        return LS_EXIT_INTERNAL;
+    }
 
     long per[MODEL_COUNT][REGIME_COUNT];
     memset(per, 0, sizeof per);
@@ -236,8 +249,13 @@ int plan_main(const CliArgs *args)
     task_line(&job, &grid.tasks[max_id], what, sizeof what);
     printf("largest task memory: %s (budget %s per rank)\n", mb, budget);
     printf("costliest task: id %ld (%s), %.3g GFLOP\n", max_id, what, max_flops / 1e9);
-    printf("estimated total: %.3g GFLOP, %.3g core-hours at %.0f GFLOP/s per core\n", flops / 1e9,
-           flops / GRID_FLOPS_PER_SECOND / 3600, GRID_FLOPS_PER_SECOND / 1e9);
+    const CostRates *cr = cost_rates();
+    printf("estimated total: %.3g GFLOP, %.3g core-hours (tasks %.3g, data draws %.3g for %ld "
+           "training and %ld target/test groups; src/cost.c rates, GFLOP/s per core: dense and "
+           "gram %.0f x m/(m + %.0f), nn %.0f x d/(d + %.0f), stream %.0f)\n", flops / 1e9,
+           cost.seconds / 3600, cost.task_seconds / 3600, cost.draw_seconds / 3600,
+           cost.train_groups, cost.target_groups, cr->rate[COST_K_DENSE] / 1e9, cr->dense_m,
+           cr->rate[COST_K_NN] / 1e9, cr->nn_d, cr->rate[COST_K_STREAM] / 1e9);
     long show = args->show < grid.count ? args->show : grid.count;
     if (show > 0) {
         printf("first %ld tasks:\n%8s  %-9s %-12s %6s %6s %10s %-9s %9s %4s %10s %10s\n", show,

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cost.h"
 #include "data.h"
 #include "datacache.h"
 #include "fault.h"
@@ -258,9 +259,12 @@ static void build_queue(RunCtx *c, const CliArgs *args, const RecoverTask *plan,
     uint8_t *last = q->isolate = ls_calloc((size_t)n, 1);
     q->count = q->done = q->failed = q->suspects = 0;
     q->total = n;
+    /* predicted seconds (draws shared by each data group): only the order, the batching
+     * and the first time predictions use it; without memory for the groups, no shares */
+    if (cost_job(&c->job, &c->grid, q->cost, NULL) != 0)
+        for (long i = 0; i < n; i++)
+            q->cost[i] = cost_task(&c->job, &c->grid.tasks[i]).seconds;
     for (long i = 0; i < n; i++) {
-        /* only the order and the batching use it */
-        q->cost[i] = grid_cost(&c->job, &c->grid.tasks[i]).flops / GRID_FLOPS_PER_SECOND;
         q->attempts[i] = plan ? plan[i].attempts : 0;
         int o = plan ? plan[i].outcome : OUTCOME_PENDING;
         if (o == OUTCOME_DONE) {

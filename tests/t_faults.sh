@@ -238,14 +238,14 @@ else
 fi
 
 # ---- the test runner: a skipped group is reported as skipped; as root SLURM must run ------
-mkdir -p "$work/runner/tests"
+mkdir -p "$work/runner/tests"   # (its own runs: RUN_SH_ONLY, when this test was picked by it, is cleared)
 printf 'echo "SKIP slurm: no slurmd"\necho "slurm: 0 passed, 0 failed"\n' >"$work/runner/tests/t_slurm.sh"
 printf 'echo "x: 3 passed, 0 failed"\n' >"$work/runner/tests/t_x.sh"
-( cd "$work/runner" && LAZYSWEEP_ALLOW_SKIP=1 sh "$top/tests/run.sh" ) >"$logs/runner1.log" 2>&1; st=$?
+( cd "$work/runner" && RUN_SH_ONLY= LAZYSWEEP_ALLOW_SKIP=1 sh "$top/tests/run.sh" ) >"$logs/runner1.log" 2>&1; st=$?
 [ "$st" = 0 ] && grep -q "^skip   t_slurm" "$logs/runner1.log" && grep -q "3 passed, 0 failed, 1 skipped" "$logs/runner1.log" \
     && ok || bad "runner: a skip is not reported as skipped ($(cat "$logs/runner1.log"))"
 if [ "$(id -u)" = 0 ]; then
-    ( cd "$work/runner" && LAZYSWEEP_ALLOW_SKIP= sh "$top/tests/run.sh" ) >"$logs/runner2.log" 2>&1
+    ( cd "$work/runner" && RUN_SH_ONLY= LAZYSWEEP_ALLOW_SKIP= sh "$top/tests/run.sh" ) >"$logs/runner2.log" 2>&1
     [ $? != 0 ] && grep -q "skipped while running as root" "$logs/runner2.log" && ok \
         || bad "runner: as root a skipped SLURM group does not fail the run"
 fi
