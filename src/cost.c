@@ -28,20 +28,21 @@ static const CostRates cost_default = {
                                  * GF/s seen at d = 30-45, 27 at d = 80-100, 4-9 at d = 20 */
         [COST_K_GRAM] = 55e9,   /* RF's N x N systems and n x N features at max(d, N) >>
                                  * dense_m: 52 GF/s at N = 2560 (DGEMM 400^3: ~49) */
-        [COST_K_NN] = 30e9,     /* NN objective + gradient (over n samples, or at n = inf),
+        [COST_K_NN] = 40e9,     /* NN objective + gradient (over n samples, or at n = inf),
                                  * at d >> nn_d: 10 GF/s seen at d = 30-40, 19 at d = 50-100,
-                                 * 26 at d = 450 (n = inf, load 3) */
-        [COST_K_STREAM] = 15e9, /* GD steps at n = inf (alpha: 14 GF/s), CG products */
+                                 * 26 at d = 450 (n = inf, load 3); after varpro's reuse of
+                                 * the RF solve's products, plan --calibrate suggested 35-54
+                                 * on demo, learning-curve, paper-mixture, -population, mixed */
+        [COST_K_STREAM] = 15e9, /* GD steps at n = inf (alpha: 14 GF/s) */
     },
     .dense_m = 80,              /* dense rates are rate * m / (m + dense_m): m = d, and
                                  * m = max(d, N) for the gram class (work >= linear in N, so
                                  * seconds still grow with N) */
     .nn_d = 60,                 /* the NN rate is rate * d / (d + nn_d): thin X W^T */
-    .normal_s = 25e-9,          /* per normal drawn (and y = x^T B x's bookkeeping): SGD's
-                                 * step time against N (paper-quadratic-reduced, d = 60,
-                                 * batch 100: 210 us at N = 6 ... 570 us at N = 240) is
-                                 * 6100 normals x 25 ns + flops at 16 GF/s. The ~5x faster
-                                 * sampler of the other branch will need ~5 ns here */
+    .normal_s = 5e-9,           /* per normal drawn (and y = x^T B x's bookkeeping): 4 ns
+                                 * for rng_normal_rows (bench/kernels: 250 M normals/s,
+                                 * AVX-512), and SGD's step time against N on the scalar
+                                 * sampler was 6100 normals x 25 ns + its flops */
     .task_s = 1e-4,             /* W0 setup, result row, malloc of the task's arrays: the
                                  * smallest tasks (alpha, d = 20) take 0.15 ms in all */
     .iter_s = 40e-6,            /* per varpro iteration at n = inf besides its flops (line
@@ -152,8 +153,10 @@ static void nt_fit_flops(const JobSpec *job, double d, double N, double n, int m
     int metric = !(job->ridge == 0 && n > q);
     double op = 4.0 * n * Nq * d + (metric ? 4.0 * N * Nq * Nq : 0);
     double white = metric ? 4.0 * q * N * Nq * Nq + q * q * q / 3 : 0;
+    /* CG iterations: ~240, 84, 44, 29 at n = 1.25, 2, 4, 8 q (bench/nt_solvers) */
+    double cg_it = n > 1.1 * q ? 20.0 + 64.0 * q / (n - q) : 200.0;
     if (n >= 2 * q && (!metric || (job->ridge > 0 && q <= 6000)))
-        f[COST_K_STREAM] += 60.0 * op; /* CG: 25-90 iterations measured */
+        f[COST_K_DENSE] += cg_it * op;
     else if ((!metric || n > q) && n * q <= 2097152) /* explicit design, dgelsd as counted */
         f[COST_K_DENSE] += 4.0 * n * q * fmin(n, q) + white + (metric ? 2.0 * n * q * q : 0);
     else if ((!metric || n > q) && q <= 2000) /* normal equations: syrk, Cholesky */
@@ -161,7 +164,7 @@ static void nt_fit_flops(const JobSpec *job, double d, double N, double n, int m
     else if (metric && n <= q && n <= 3000) /* the n x n kernel K_N */
         f[COST_K_DENSE] += n * n * N + 2.0 * n * N * Nq + 2.0 * n * n * (Nq + d) + n * n * n / 3;
     else
-        f[COST_K_STREAM] += 200.0 * op;
+        f[COST_K_DENSE] += cg_it * op;
 }
 
 CostTask cost_task(const JobSpec *job, const Task *t)
@@ -203,6 +206,7 @@ CostTask cost_task(const JobSpec *job, const Task *t)
             it = (double)job->nn_steps;
             per = 4.25 * b * N * d + 2.0 * b * d * d; /* as counted: 4.25 b N d + 2 b d^2 */
             c.seconds += it * b * (d + 1) * cost_default.normal_s; /* the fresh batches */
+            k = COST_K_DENSE; /* b x d by d x N products: 39 GF/s at d = 60, 47 at d = 450 */
         } else if (method == NN_METHOD_VARPRO) {
             it = varpro_iterations(job, t);
             /* finite n: ~1.25 evaluations per iteration (line search), each with the (c, a)

@@ -75,7 +75,7 @@ int main(void)
         }
     /* NT: within one solver, as regime_nt.c picks them: the parameter metric where n <= q
      * (q = the independent parameters of M), the explicit design while n q <= 2^21, CG from
-     * n = 2q; each switch is to a cheaper solver */
+     * n = 2q (and for q > 2000); each switch is to a cheaper solver */
     for (int di = 0; di < 3; di++) {
         int d = ds[di], bad = 0;
         for (int N = 1; N <= 2 * d; N += 1 + N / 3) {
@@ -84,6 +84,14 @@ int main(void)
             int side = -1;
             for (long n = 2; n <= 8L * d * d; n += 1 + n / 7) {
                 int now = (n <= q) + 2 * (n >= 2 * q) + 4 * ((double)n * q > 2097152);
+                /* CG's iterations fall as n grows past q (conditioning: 240, 84, 44 at
+                 * n = 1.25, 2, 4 q, bench/nt_solvers), so its cost n (20 + 64 q/(n - q))
+                 * falls until n = 2.8 q, as measured: checked from 3 q on */
+                int cg = n >= 2 * q || (q > 2000 && n > q);
+                if (cg && n < 3 * q) {
+                    side = -2;
+                    continue;
+                }
                 if (now != side)
                     side = now, last = 0;
                 double s = secs(&job, task(MODEL_QUADRATIC, d, N, n, REGIME_NT));
