@@ -43,6 +43,10 @@ double data_pop_risk(const Target *t, double c, const double *M);
 /* Same with the optimal c (returned in *c_opt if not NULL); if grad is not NULL it
  * receives dR/dM (d x d, symmetric) at that c. */
 double data_pop_risk_copt(const Target *t, const double *M, double *c_opt, double *grad);
+/* data_pop_risk_copt of the quadratic model (not the mixture: NAN) at the symmetric part
+ * (M + M^T)/2 of a d x d M, without forming it: one pass over the lower triangle, with
+ * partial sums (its bits differ from data_pop_risk_copt's at rounding level). */
+double data_pop_risk_copt_sym(const Target *t, const double *M, double *c_opt);
 /* Mixture: exact Bayes 0-1 error through the chi^2_s law of ||U^T x||^2 (NaN for
  * quadratic). */
 double data_bayes_error(const Target *t);

@@ -122,7 +122,8 @@ static void sym_avg(int d, double *A)
                 }
 }
 
-void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
+/* M = W^T D with D = diag(a) W left in w->D; symmetric only up to rounding. */
+static void form_M_raw(NnWork *w, const double *a, const double *W, double *M)
 {
     const int N = w->N, d = w->d;
     for (int i = 0; i < N; i++)
@@ -133,7 +134,12 @@ void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
     } else {
         memset(M, 0, sizeof(double) * (size_t)d * d);
     }
-    sym_avg(d, M);
+}
+
+void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
+{
+    form_M_raw(w, a, W, M);
+    sym_avg(w->d, M);
 }
 
 double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
@@ -164,8 +170,9 @@ double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const doubl
                         const double *K, const double *WB, double *c_opt, double *gW)
 {
     const int N = w->N, d = w->d;
-    nn_form_M(w, a, W, w->M); /* leaves D = diag(a) W in w->D */
-    double R = data_pop_risk_copt(t, w->M, c_opt, NULL);
+    /* the risk at M's symmetric part: no symmetrising pass (M serves only the risk) */
+    form_M_raw(w, a, W, w->M);
+    double R = data_pop_risk_copt_sym(t, w->M, c_opt);
     if (!gW)
         return R;
     /* W G = 4 (W M - W B) = 4 (K D - WB): an N x N x d product instead of N x d x d */
