@@ -170,9 +170,9 @@ double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const doubl
                         const double *K, const double *WB, double *c_opt, double *gW)
 {
     const int N = w->N, d = w->d;
-    /* the risk at M's symmetric part: no symmetrising pass (M serves only the risk) */
+    /* M serves only the risk, which needs no symmetrising pass */
     form_M_raw(w, a, W, w->M);
-    double R = data_pop_risk_copt_sym(t, w->M, c_opt);
+    double R = data_pop_risk_copt_fast(t, w->M, c_opt);
     if (!gW)
         return R;
     /* W G = 4 (W M - W B) = 4 (K D - WB): an N x N x d product instead of N x d x d */

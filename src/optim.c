@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "vec.h"
 
 /* Four partial sums: one accumulator is bound by the add latency (a quarter of the
  * loads a core can issue), and these vectors are the whole cost of an L-BFGS step
@@ -277,24 +278,9 @@ zoom:
 
 /* The two-loop recursion's passes, each fused with the dot product the next pass needs
  * (an L-BFGS step is a few passes over vectors that live in the last-level cache, so
- * the count of passes is its cost). Dots as vdot: four partial sums, here the four lanes
- * of one vector (lane k sums the entries i = k mod 4, in vdot's order), so the results
- * are vdot's bits in any vector width; separate multiply and add (no FMA), as in the
- * scalar code. GCC's target clones pick AVX2 where the CPU has it (the build has no
- * -march); scalar code issued one double per instruction and was half as fast. */
-typedef double v4d __attribute__((vector_size(32)));
-typedef double v2d __attribute__((vector_size(16)));
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VEC_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VEC_CLONES
-#endif
-
-/* unaligned vector load and store (macros: a v4d-returning function outside the AVX2
- * clone would change the ABI) */
-#define LD4(v, x) memcpy(&(v), (x), sizeof(v4d))
-#define ST4(x, v) memcpy((x), &(v), sizeof(v4d))
-
+ * the count of passes is its cost). Dots as vdot: four partial sums, here the lanes of
+ * a v4d (vec.h: vdot's bits in any width). Scalar code issued one double per
+ * instruction and was half as fast; these run at the cache's read bandwidth. */
 /* p += a y; returns <s, p> of the updated p (s may be NULL: returns 0). */
 VEC_CLONES static double axpy_dot(size_t n, double a, const double *y, double *p,
                                   const double *s)
