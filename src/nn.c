@@ -7,6 +7,7 @@
 
 #include "linalg.h"
 #include "log.h"
+#include "vec.h"
 
 NnWork *nn_work_create(int d, int N)
 {
@@ -122,13 +123,32 @@ static void sym_avg(int d, double *A)
                 }
 }
 
+/* y = s (x - z) (z may be NULL: y = s x); elementwise, so any width gives these bits */
+VEC_CLONES static void scale_diff(size_t n, double s, const double *x, const double *z,
+                                  double *y)
+{
+    v4d sv = {s, s, s, s};
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        v4d xv, zv;
+        LD4(xv, x + k);
+        if (z) {
+            LD4(zv, z + k);
+            xv -= zv;
+        }
+        xv = sv * xv;
+        ST4(y + k, xv);
+    }
+    for (; k < n; k++)
+        y[k] = s * (z ? x[k] - z[k] : x[k]);
+}
+
 /* M = W^T D with D = diag(a) W left in w->D; symmetric only up to rounding. */
 static void form_M_raw(NnWork *w, const double *a, const double *W, double *M)
 {
     const int N = w->N, d = w->d;
     for (int i = 0; i < N; i++)
-        for (int k = 0; k < d; k++)
-            w->D[(size_t)i * d + k] = a[i] * W[(size_t)i * d + k];
+        scale_diff((size_t)d, a[i], W + (size_t)i * d, NULL, w->D + (size_t)i * d);
     if (N > 0) {
         la_gemm('T', 'N', d, d, N, 1.0, W, d, w->D, d, 0.0, M, d);
     } else {
@@ -177,12 +197,9 @@ double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const doubl
         return R;
     /* W G = 4 (W M - W B) = 4 (K D - WB): an N x N x d product instead of N x d x d */
     la_gemm('N', 'N', N, d, N, 1.0, K, N, w->D, d, 0.0, w->WG, d);
-    for (int i = 0; i < N; i++) {
-        const double *wg = w->WG + (size_t)i * d, *wb = WB + (size_t)i * d;
-        double s = 8 * a[i];
-        for (int k = 0; k < d; k++)
-            gW[(size_t)i * d + k] = s * (wg[k] - wb[k]);
-    }
+    for (int i = 0; i < N; i++)
+        scale_diff((size_t)d, 8 * a[i], w->WG + (size_t)i * d, WB + (size_t)i * d,
+                   gW + (size_t)i * d);
     la_flops_add(2.0 * N * d);
     return R;
 }
