@@ -7,6 +7,7 @@
 
 #include "linalg.h"
 #include "log.h"
+#include "vec.h"
 
 NnWork *nn_work_create(int d, int N)
 {
@@ -122,18 +123,43 @@ static void sym_avg(int d, double *A)
                 }
 }
 
-void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
+/* y = s (x - z) (z may be NULL: y = s x); elementwise, so any width gives these bits */
+VEC_CLONES static void scale_diff(size_t n, double s, const double *x, const double *z,
+                                  double *y)
+{
+    v4d sv = {s, s, s, s};
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        v4d xv, zv;
+        LD4(xv, x + k);
+        if (z) {
+            LD4(zv, z + k);
+            xv -= zv;
+        }
+        xv = sv * xv;
+        ST4(y + k, xv);
+    }
+    for (; k < n; k++)
+        y[k] = s * (z ? x[k] - z[k] : x[k]);
+}
+
+/* M = W^T D with D = diag(a) W left in w->D; symmetric only up to rounding. */
+static void form_M_raw(NnWork *w, const double *a, const double *W, double *M)
 {
     const int N = w->N, d = w->d;
     for (int i = 0; i < N; i++)
-        for (int k = 0; k < d; k++)
-            w->D[(size_t)i * d + k] = a[i] * W[(size_t)i * d + k];
+        scale_diff((size_t)d, a[i], W + (size_t)i * d, NULL, w->D + (size_t)i * d);
     if (N > 0) {
         la_gemm('T', 'N', d, d, N, 1.0, W, d, w->D, d, 0.0, M, d);
     } else {
         memset(M, 0, sizeof(double) * (size_t)d * d);
     }
-    sym_avg(d, M);
+}
+
+void nn_form_M(NnWork *w, const double *a, const double *W, double *M)
+{
+    form_M_raw(w, a, W, M);
+    sym_avg(w->d, M);
 }
 
 double nn_loss_pop(NnWork *w, const Target *t, const double *a, const double *W,
@@ -164,18 +190,16 @@ double nn_loss_pop_kept(NnWork *w, const Target *t, const double *a, const doubl
                         const double *K, const double *WB, double *c_opt, double *gW)
 {
     const int N = w->N, d = w->d;
-    nn_form_M(w, a, W, w->M); /* leaves D = diag(a) W in w->D */
-    double R = data_pop_risk_copt(t, w->M, c_opt, NULL);
+    /* M serves only the risk, which needs no symmetrising pass */
+    form_M_raw(w, a, W, w->M);
+    double R = data_pop_risk_copt_fast(t, w->M, c_opt);
     if (!gW)
         return R;
     /* W G = 4 (W M - W B) = 4 (K D - WB): an N x N x d product instead of N x d x d */
     la_gemm('N', 'N', N, d, N, 1.0, K, N, w->D, d, 0.0, w->WG, d);
-    for (int i = 0; i < N; i++) {
-        const double *wg = w->WG + (size_t)i * d, *wb = WB + (size_t)i * d;
-        double s = 8 * a[i];
-        for (int k = 0; k < d; k++)
-            gW[(size_t)i * d + k] = s * (wg[k] - wb[k]);
-    }
+    for (int i = 0; i < N; i++)
+        scale_diff((size_t)d, 8 * a[i], w->WG + (size_t)i * d, WB + (size_t)i * d,
+                   gW + (size_t)i * d);
     la_flops_add(2.0 * N * d);
     return R;
 }

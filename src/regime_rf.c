@@ -30,7 +30,8 @@
 static double row_sq(int d, const double *w) { return la_dot((size_t)d, w, w); }
 
 /* a = (G + lambda I)^+ rhs for the N x N Gram system G (kept intact), and the relative
- * residual of that system in *resid. 0, or -1 (out of memory, solver failure). */
+ * residual of that system in *resid (not computed when resid is NULL). 0, or -1 (out of
+ * memory, solver failure). */
 static int gram_solve(int N, const double *G, const double *rhs, double lambda, double *a,
                       double *resid)
 {
@@ -42,12 +43,14 @@ static int gram_solve(int N, const double *G, const double *rhs, double lambda, 
     memcpy(G2, G, sizeof(double) * nn);
     if (la_sym_ridge_solve(N, G2, rhs, lambda, RF_RCOND, a) != 0)
         goto out;
+    rc = 0;
+    if (!resid) /* varpro's solves at every evaluation: no use for it */
+        goto out;
     memcpy(r, rhs, sizeof(double) * (size_t)N);
     la_gemv('N', N, N, 1.0, G, N, a, -1.0, r);
     la_axpy((size_t)N, lambda, a, r);
     double nb = la_nrm2((size_t)N, rhs);
     *resid = nb > 0 ? la_nrm2((size_t)N, r) / nb : 0.0;
-    rc = 0;
 out:
     free(G2);
     free(r);
@@ -286,10 +289,9 @@ int rf_solve_keep_products(const FitInput *in, const double *W, int N, double *c
 int rf_solve_pop_keep(const FitInput *in, const double *W, int N, double *c, double *a,
                       double *K, double *WB)
 {
-    double resid;
     if (N <= 0 || in->n >= 0 || in->target->model == MODEL_MIXTURE)
         return -1;
-    return rf_population(in, W, N, c, a, &resid, K, WB);
+    return rf_population(in, W, N, c, a, NULL, K, WB);
 }
 
 static int rf_fit(const FitInput *in, FitOutput *out)

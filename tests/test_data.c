@@ -231,6 +231,57 @@ static void test_gradient(void)
     }
 }
 
+/* The fast risk (the NN varpro loss) against data_pop_risk_copt: on the same M, which
+ * need not be symmetric (only the order of the sum differs), and at a GEMM's
+ * W^T diag(a) W, symmetric up to rounding, against its symmetrised copy. Sizes around
+ * the four lanes; an M near B (risk near its floor tau^2: the differences are taken
+ * entry by entry, so the excess keeps its relative precision). */
+static void test_pop_risk_fast(void)
+{
+    GROUP("population risk, fast form");
+    JobSpec job;
+    job_defaults(&job);
+    int sizes[] = {1, 5, 32, 37, 70};
+    for (int q = 0; q < 5; q++) {
+        int d = sizes[q], N = d + 3;
+        size_t dd = (size_t)d * d;
+        Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
+        double *A = malloc(sizeof(double) * dd), *S = malloc(sizeof(double) * dd);
+        double *z = malloc(sizeof(double) * dd), *W = malloc(sizeof(double) * N * d);
+        double *D = malloc(sizeof(double) * N * d), tt = t->tau * t->tau, c1, c2;
+        rng_normal(rng_key(7, RNG_SITE_TESTING, 40 + q, 0, 0), 0, z, dd);
+        rng_normal(rng_key(7, RNG_SITE_TESTING, 50 + q, 0, 0), 0, W, (size_t)N * d);
+        for (int near = 0; near < 2; near++) {
+            double h = near ? 1e-7 : 0.3;
+            for (size_t k = 0; k < dd; k++)
+                A[k] = (near ? t->B[k] : 0.0) + h * z[k]; /* not symmetric */
+            double r1 = data_pop_risk_copt(t, A, &c1, NULL);
+            double r2 = data_pop_risk_copt_fast(t, A, &c2);
+            CHECK(c1 == c2, "d=%d: c_opt %.17g vs %.17g", d, c1, c2);
+            CHECK_REL(r2 - tt, r1 - tt, 1e-12, near ? "excess risk near B" : "excess risk");
+        }
+        for (int i = 0; i < N; i++) /* M = W^T diag(a) W, a_i = +-1/N */
+            for (int k = 0; k < d; k++)
+                D[(size_t)i * d + k] = (i % 3 ? 1.0 : -1.0) / N * W[(size_t)i * d + k];
+        la_gemm('T', 'N', d, d, N, 1.0, W, d, D, d, 0.0, A, d);
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < d; j++)
+                S[(size_t)i * d + j] = 0.5 * (A[(size_t)i * d + j] + A[(size_t)j * d + i]);
+        CHECK_REL(data_pop_risk_copt_fast(t, A, NULL), data_pop_risk_copt(t, S, NULL, NULL),
+                  1e-13, "GEMM's W^T diag(a) W as formed vs symmetrised");
+        free(A);
+        free(S);
+        free(z);
+        free(W);
+        free(D);
+        data_target_free(t);
+    }
+    Target *t = data_target_create(&job, MODEL_MIXTURE, 4, 0);
+    double M[16] = {0};
+    CHECK(isnan(data_pop_risk_copt_fast(t, M, NULL)), "mixture: NAN (not this form)");
+    data_target_free(t);
+}
+
 static void test_gammp(void)
 {
     GROUP("incomplete gamma");
@@ -299,6 +350,7 @@ int main(void)
     test_streams();
     test_pop_risk_mc();
     test_gradient();
+    test_pop_risk_fast();
     test_gammp();
     test_bayes();
     return th_finish("test_data");
