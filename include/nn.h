@@ -11,9 +11,11 @@
 /* Workspaces for one (d, N), allocated once by nn_work_create (NULL when out of memory). */
 typedef struct {
     int d, N;
-    long chunk;            /* samples per block in nn_loss_data */
-    double *Z;             /* chunk x N: <w_i, x_j>, then r_j <w_i, x_j> */
-    double *r;             /* chunk residuals */
+    long chunk;            /* samples per block of Z (nn_predict, the kept products) */
+    long tchunk;           /* samples per block of Z^T in nn_loss_data (multiple of 8) */
+    double *Z;             /* max(chunk, tchunk) x N: <w_i, x_j>, then r_j <w_i, x_j> */
+    double *r;             /* max(chunk, tchunk) residuals */
+    double *acc;           /* N x 8: dL/da_i in 8 lanes (nn_loss_data) */
     double *D, *M, *G, *WG; /* N x d, d x d, d x d, N x d (population) */
 } NnWork;
 

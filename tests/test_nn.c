@@ -173,15 +173,32 @@ static void test_gradients(void)
     CHECK(rel_err(N * d, gW, fd + 1 + N) < 1e-6, "dL/dW rel err %.3g",
           rel_err(N * d, gW, fd + 1 + N));
 
-    /* a tiny chunk exercises the blocked accumulation: same numbers to rounding */
+    /* small blocks exercise the blocked accumulation (16 rows: the 8 lanes of dL/da go
+     * on across blocks; the last block of 2 rows takes the one-row path): same numbers
+     * to rounding */
     double gW2[N * d], ga2[N], gc2;
-    long saved = w->chunk;
-    w->chunk = 7;
+    long saved = w->tchunk;
+    w->tchunk = 16;
     double L2 = nn_loss_data(w, X, y, n, c, a, W, &gc2, ga2, gW2);
-    w->chunk = saved;
+    w->tchunk = saved;
     double L1 = nn_loss_data(w, X, y, n, c, a, W, NULL, NULL, NULL);
     CHECK_REL(L2, L1, 1e-12, "blocked loss");
+    CHECK_NEAR(gc2, gc, 1e-12 * fabs(gc), "blocked dL/dc");
+    CHECK(rel_err(N, ga2, ga) < 1e-12, "blocked dL/da");
     CHECK(rel_err(N * d, gW2, gW) < 1e-12, "blocked dL/dW");
+
+    /* the kept products P = X W^T (row-major, the varpro path, its own kernel) against
+     * the blocks of Z^T, in tiny blocks of its own */
+    double P[n * N], gW3[N * d], ga3[N], gc3;
+    la_gemm('N', 'T', n, N, d, 1.0, X, d, W, d, 0.0, P, N);
+    saved = w->chunk;
+    w->chunk = 7;
+    double L3 = nn_loss_data_kept(w, X, y, n, c, a, W, P, &gc3, ga3, gW3);
+    w->chunk = saved;
+    CHECK_REL(L3, L1, 1e-12, "kept-products loss");
+    CHECK_NEAR(gc3, gc, 1e-12 * fabs(gc), "kept-products dL/dc");
+    CHECK(rel_err(N, ga3, ga) < 1e-12, "kept-products dL/da");
+    CHECK(rel_err(N * d, gW3, gW) < 1e-12, "kept-products dL/dW");
 
     /* population risk (optimal c): quadratic and mixture targets */
     for (int model = 0; model < 2; model++) {
