@@ -218,7 +218,8 @@ CostTask cost_task(const JobSpec *job, const Task *t)
             c.seconds += t->n < 0 ? it * cost_default.iter_s : 0;
         } else { /* gd / population on (c, a, W): one pass per iteration at a fixed step */
             it = gd_iterations(job, t);
-            per = n > 0 ? 4.25 * n * N * d : 4.0 * N * d * d + 2.0 * d * d;
+            /* finite n: X W^T, or X M and X^T diag(r) X for N > d (nn.h) */
+            per = n > 0 ? 4.25 * n * fmin(N, d) * d : 4.0 * N * d * d + 2.0 * d * d;
             if (n > 0) /* full-batch X W^T: large GEMMs (bench/e2e.ini: 31 GF/s at d = 40) */
                 k = COST_K_GRAM;
         }

@@ -133,12 +133,13 @@ static double rel_err(size_t n, const double *g, const double *fd)
     return e / fmax(s, 1e-300);
 }
 
-static void test_gradients(void)
+/* N < d: the blocks of Z^T; N > d: the moment G = X^T diag(r) X (d = 9: a tail after
+ * the 8 lanes of <t_j, x_j>). */
+static void test_gradients_at(int d, int N)
 {
-    GROUP("gradients");
+    GROUP(N > d ? "gradients through the moment" : "gradients");
     JobSpec job;
     job_defaults(&job);
-    const int d = 6, N = 4;
     const long n = 50;
     Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
     double W[N * d], a[N], X[n * d], y[n], gW[N * d], ga[N], gc, fd[N * d + N + 1];
@@ -231,6 +232,12 @@ static void test_gradients(void)
     }
     nn_work_free(w);
     data_target_free(t);
+}
+
+static void test_gradients(void)
+{
+    test_gradients_at(6, 4);
+    test_gradients_at(9, 13);
 }
 
 /* The kept-product losses (the varpro objective reuses the RF solve's X W^T, W W^T and
