@@ -25,9 +25,10 @@ NnWork *nn_work_create(int d, int N);
 void nn_work_free(NnWork *w); /* NULL is a no-op */
 
 /* L = (1/n) sum_j (f(x_j) - y_j)^2 over rows of X (n x d), processed in blocks of
- * w->tchunk rows (memory O(tchunk N), not O(n N)); with gradients 4 n N d flops, or for
- * N > d 4 n d^2 through G = X^T diag(r) X (f_j = c + x_j^T M x_j, dL/dW = (4/n) diag(a)
- * W G, dL/da_i = (2/n) w_i^T G w_i: the same numbers to rounding).
+ * w->tchunk rows (memory O(tchunk N), not O(n N)); with gradients 4 n N d flops, or
+ * when n N > d (n + N) (N > d, n large) 4 (n + N) d^2 through G = X^T diag(r) X:
+ * f_j = c + x_j^T M x_j, dL/dW = (4/n) diag(a) W G, dL/da_i = (2/n) w_i^T G w_i (the
+ * same numbers to rounding).
  * When gW is not NULL also gc (scalar), ga (N), gW (N x d) = dL/dc, dL/da, dL/dW:
  *   dL/dc = (2/n) sum r,  dL/da_i = (2/n) sum_j r_j Z_ji^2,
  *   dL/dW = (4/n) diag(a) (Z o r)^T X,   Z = X W^T, r = f - y.

@@ -164,8 +164,9 @@ static void moment_pass(int d, int m, double c, const double *Xb, const double *
     }
 }
 
-/* The loss through the moment G = X^T diag(r) X (d x d) for N > d: f_j = c + x_j^T M x_j
- * with M = W^T diag(a) W, then W G and w_i^T G w_i. 4 n d^2 flops instead of 4 n N d.
+/* The loss through the moment G = X^T diag(r) X (d x d) for N > d (n large):
+ * f_j = c + x_j^T M x_j with M = W^T diag(a) W, then W G and w_i^T G w_i: 4 (n + N) d^2
+ * flops instead of 4 n N d.
  * Leaves gW = W G, ga_i = w_i^T G w_i (the caller scales them); returns sum r^2. */
 static double loss_moment(NnWork *w, const double *X, const double *y, long n, double c,
                           const double *a, const double *W, double *sumr_out, double *ga,
@@ -214,7 +215,8 @@ double nn_loss_data_kept(NnWork *w, const double *X, const double *y, long n, do
     if (P) {
         sum = loss_rows(w, X, y, n, c, a, P, &sumr, ga, gW);
         la_flops_add(3.0 * n * N);
-    } else if (gW && N > d) {
+    } else if (gW && (double)n * N > (double)d * ((double)n + N)) {
+        /* 4 n N d > 4 n d^2 + 4 N d^2 (M and W G): N > d on large n, not on small batches */
         sum = loss_moment(w, X, y, n, c, a, W, &sumr, ga, gW);
     } else {
         /* Per block of rows: Zt = W X_b^T (N x m), one pass for the residuals and
