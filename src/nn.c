@@ -92,13 +92,18 @@ static double loss_rows(NnWork *w, const double *X, const double *y, long n, dou
 /* Eight doubles as one GCC vector: lowered to whatever the clone's instruction set
  * offers, the same bits in every width (no reassociation, no contraction under -std). */
 typedef double v8 __attribute__((vector_size(64)));
+#if defined(__x86_64__) || defined(__i386__)
+#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_CLONES
+#endif
 typedef double v8u __attribute__((vector_size(64), aligned(8), may_alias)); /* unaligned */
 
 /* One block of rows from its products Zt (N x m, row i = <w_i, x_j> over the block's
  * rows j): r_j = f_j - y_j, f_j = c + sum_i a_i z_ij^2 summed in the order of i; with
  * acc (N x 8) also Zt <- Zt diag(r) and acc[i][j mod 8] += r_j z_ij^2. Eight rows at a
  * time, both passes over their N x 8 products while those are in L1. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+NN_CLONES
 static void block_pass(int N, int m, double c, const double *a, double *Zt, const double *y,
                        double *r, double *acc)
 {
@@ -140,7 +145,7 @@ static void block_pass(int N, int m, double c, const double *a, double *Zt, cons
 
 /* One block of rows from T = X_b M (m x d): r_j = f_j - y_j, f_j = c + <t_j, x_j> (the
  * products in 8 lanes over k, added in a fixed order), then T <- diag(r) X_b. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+NN_CLONES
 static void moment_pass(int d, int m, double c, const double *Xb, const double *y, double *T,
                         double *r)
 {
