@@ -133,14 +133,15 @@ static double rel_err(size_t n, const double *g, const double *fd)
     return e / fmax(s, 1e-300);
 }
 
-/* N < d: the blocks of Z^T; N > d: the moment G = X^T diag(r) X (d = 9: a tail after
- * the 8 lanes of <t_j, x_j>). */
-static void test_gradients_at(int d, int N)
+/* 4 n N <= d (3 n + 4 N): the blocks of Z^T; otherwise the moment G = X^T diag(r) X
+ * (d = 9: a tail after the 8 lanes of <t_j, x_j>; d = 12, N = 10: N < d, the products
+ * X_b M wider than Z's rows). */
+static void test_gradients_at(int d, int N, long n)
 {
-    GROUP(N > d ? "gradients through the moment" : "gradients");
+    GROUP(4.0 * n * N > d * (3.0 * n + 4.0 * N) ? "gradients through the moment"
+                                                 : "gradients");
     JobSpec job;
     job_defaults(&job);
-    const long n = 50;
     Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
     double W[N * d], a[N], X[n * d], y[n], gW[N * d], ga[N], gc, fd[N * d + N + 1];
     init_weights(d, N, NN_A_NORMAL, 1, W, a);
@@ -236,8 +237,9 @@ static void test_gradients_at(int d, int N)
 
 static void test_gradients(void)
 {
-    test_gradients_at(6, 4);
-    test_gradients_at(9, 13);
+    test_gradients_at(6, 4, 50);
+    test_gradients_at(9, 13, 50);
+    test_gradients_at(12, 10, 200);
 }
 
 /* The kept-product losses (the varpro objective reuses the RF solve's X W^T, W W^T and
