@@ -150,7 +150,7 @@ static void block_pass(int N, int m, double c, const double *a, double *Zt, cons
 
 /* One block of rows from T = X_b M (m x d): r_j = f_j - y_j, f_j = c + <t_j, x_j> (the
  * products in 8 lanes over k, added in a fixed order); then the rows sqrt|r_j| x_j, those
- * with r_j >= 0 over T's first rows, the others into Tn. Returns their numbers. */
+ * with r_j >= 0 over T's first rows (*kp_out of them), the others into Tn (*kn_out). */
 NN_CLONES
 static void moment_pass(int d, int m, double c, const double *Xb, const double *y, double *T,
                         double *Tn, double *r, int *kp_out, int *kn_out)
