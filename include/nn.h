@@ -11,10 +11,15 @@
 /* Workspaces for one (d, N), allocated once by nn_work_create (NULL when out of memory). */
 typedef struct {
     int d, N;
-    long chunk;            /* samples per block in nn_loss_data */
-    double *Z;             /* chunk x N: <w_i, x_j>, then r_j <w_i, x_j> */
-    double *r;             /* chunk residuals */
-    double *D, *M, *G, *WG; /* N x d, d x d, d x d, N x d (population) */
+    long chunk;            /* samples per block of Z (nn_predict, the kept products) */
+    long tchunk;           /* samples per block of Z^T in nn_loss_data (multiple of 8) */
+    double *Z;             /* max(chunk, tchunk) rows of N (max(N, d) when 4 N > 3 d):
+                            * <w_i, x_j>, then r_j <w_i, x_j>;
+                            * for the moment path, X_b M then sqrt|r| X_b (tchunk x d) */
+    double *r;             /* max(chunk, tchunk) residuals */
+    double *acc;           /* N x 8: dL/da_i in 8 lanes (nn_loss_data) */
+    double *Tn;            /* tchunk x d: rows of negative residual (moment path; else NULL) */
+    double *D, *M, *G, *WG; /* N x d, d x d, d x d, N x d (population; M, G: moment path) */
 } NnWork;
 
 /* NULL when the workspaces cannot be allocated (the caller fails the task: nomem). */
@@ -22,7 +27,10 @@ NnWork *nn_work_create(int d, int N);
 void nn_work_free(NnWork *w); /* NULL is a no-op */
 
 /* L = (1/n) sum_j (f(x_j) - y_j)^2 over rows of X (n x d), processed in blocks of
- * w->chunk rows (memory O(chunk N), not O(n N)); cost 4 n N d flops with gradients.
+ * w->tchunk rows (memory O(tchunk N), not O(n N)); with gradients 4 n N d flops, or
+ * when 4 n N > d (3 n + 4 N) (N > 3d/4, n large) (3 n + 4 N) d^2 through the moment
+ * G = X^T diag(r) X (two dsyrk split by the sign of r): f_j = c + x_j^T M x_j,
+ * dL/dW = (4/n) diag(a) W G, dL/da_i = (2/n) w_i^T G w_i (the same numbers to rounding).
  * When gW is not NULL also gc (scalar), ga (N), gW (N x d) = dL/dc, dL/da, dL/dW:
  *   dL/dc = (2/n) sum r,  dL/da_i = (2/n) sum_j r_j Z_ji^2,
  *   dL/dW = (4/n) diag(a) (Z o r)^T X,   Z = X W^T, r = f - y.

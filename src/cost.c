@@ -218,7 +218,10 @@ CostTask cost_task(const JobSpec *job, const Task *t)
             c.seconds += t->n < 0 ? it * cost_default.iter_s : 0;
         } else { /* gd / population on (c, a, W): one pass per iteration at a fixed step */
             it = gd_iterations(job, t);
-            per = n > 0 ? 4.25 * n * N * d : 4.0 * N * d * d + 2.0 * d * d;
+            /* finite n: X W^T, or X M and X^T diag(r) X by dsyrk (nn.h's rule) */
+            int moment = n > 0 && 4.0 * n * N > d * (3.0 * n + 4.0 * N);
+            per = n > 0 ? (moment ? (3.0 * n + 4.0 * N) * d * d + 3.0 * n * d : 4.25 * n * N * d)
+                        : 4.0 * N * d * d + 2.0 * d * d;
             if (n > 0) /* full-batch X W^T: large GEMMs (bench/e2e.ini: 31 GF/s at d = 40) */
                 k = COST_K_GRAM;
         }

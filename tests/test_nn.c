@@ -133,13 +133,15 @@ static double rel_err(size_t n, const double *g, const double *fd)
     return e / fmax(s, 1e-300);
 }
 
-static void test_gradients(void)
+/* 4 n N <= d (3 n + 4 N): the blocks of Z^T; otherwise the moment G = X^T diag(r) X
+ * (d = 9: a tail after the 8 lanes of <t_j, x_j>; d = 12, N = 10: N < d, the products
+ * X_b M wider than Z's rows). */
+static void test_gradients_at(int d, int N, long n)
 {
-    GROUP("gradients");
+    GROUP(4.0 * n * N > d * (3.0 * n + 4.0 * N) ? "gradients through the moment"
+                                                 : "gradients");
     JobSpec job;
     job_defaults(&job);
-    const int d = 6, N = 4;
-    const long n = 50;
     Target *t = data_target_create(&job, MODEL_QUADRATIC, d, 0);
     double W[N * d], a[N], X[n * d], y[n], gW[N * d], ga[N], gc, fd[N * d + N + 1];
     init_weights(d, N, NN_A_NORMAL, 1, W, a);
@@ -173,15 +175,32 @@ static void test_gradients(void)
     CHECK(rel_err(N * d, gW, fd + 1 + N) < 1e-6, "dL/dW rel err %.3g",
           rel_err(N * d, gW, fd + 1 + N));
 
-    /* a tiny chunk exercises the blocked accumulation: same numbers to rounding */
+    /* small blocks exercise the blocked accumulation (16 rows: the 8 lanes of dL/da go
+     * on across blocks; the last block of 2 rows takes the one-row path): same numbers
+     * to rounding */
     double gW2[N * d], ga2[N], gc2;
-    long saved = w->chunk;
-    w->chunk = 7;
+    long saved = w->tchunk;
+    w->tchunk = 16;
     double L2 = nn_loss_data(w, X, y, n, c, a, W, &gc2, ga2, gW2);
-    w->chunk = saved;
+    w->tchunk = saved;
     double L1 = nn_loss_data(w, X, y, n, c, a, W, NULL, NULL, NULL);
     CHECK_REL(L2, L1, 1e-12, "blocked loss");
+    CHECK_NEAR(gc2, gc, 1e-12 * fabs(gc), "blocked dL/dc");
+    CHECK(rel_err(N, ga2, ga) < 1e-12, "blocked dL/da");
     CHECK(rel_err(N * d, gW2, gW) < 1e-12, "blocked dL/dW");
+
+    /* the kept products P = X W^T (row-major, the varpro path, its own kernel) against
+     * the blocks of Z^T, in tiny blocks of its own */
+    double P[n * N], gW3[N * d], ga3[N], gc3;
+    la_gemm('N', 'T', n, N, d, 1.0, X, d, W, d, 0.0, P, N);
+    saved = w->chunk;
+    w->chunk = 7;
+    double L3 = nn_loss_data_kept(w, X, y, n, c, a, W, P, &gc3, ga3, gW3);
+    w->chunk = saved;
+    CHECK_REL(L3, L1, 1e-12, "kept-products loss");
+    CHECK_NEAR(gc3, gc, 1e-12 * fabs(gc), "kept-products dL/dc");
+    CHECK(rel_err(N, ga3, ga) < 1e-12, "kept-products dL/da");
+    CHECK(rel_err(N * d, gW3, gW) < 1e-12, "kept-products dL/dW");
 
     /* population risk (optimal c): quadratic and mixture targets */
     for (int model = 0; model < 2; model++) {
@@ -214,6 +233,13 @@ static void test_gradients(void)
     }
     nn_work_free(w);
     data_target_free(t);
+}
+
+static void test_gradients(void)
+{
+    test_gradients_at(6, 4, 50);
+    test_gradients_at(9, 13, 50);
+    test_gradients_at(12, 10, 200);
 }
 
 /* The kept-product losses (the varpro objective reuses the RF solve's X W^T, W W^T and
