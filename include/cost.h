@@ -20,7 +20,8 @@ enum {
     COST_K_DENSE,  /* blocked level-3 and LAPACK at the size d: NT, KRR, theory, risks */
     COST_K_GRAM,   /* the same at the size max(d, N): RF's Gram systems and features */
     COST_K_NN,     /* NN objective + gradient passes over samples (X W^T, elementwise) */
-    COST_K_STREAM, /* level-1/2 and small-matrix work: GD at n = inf, CG, risks, sampling's y */
+    COST_K_STREAM, /* level-1/2 and small-matrix work: GD at n = inf, risks, sampling's y */
+    COST_K_BATCH,  /* full-batch GD passes over n samples (long-k GEMMs, fused elementwise) */
     COST_K_COUNT
 };
 const char *cost_kernel_name(int k);

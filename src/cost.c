@@ -34,6 +34,8 @@ static const CostRates cost_default = {
                                  * the RF solve's products, plan --calibrate suggested 35-54
                                  * on demo, learning-curve, paper-mixture, -population, mixed */
         [COST_K_STREAM] = 15e9, /* GD steps at n = inf (alpha: 14 GF/s) */
+        [COST_K_BATCH] = 35e9,  /* full-batch GD at finite n: 31-41 GF/s at d = 40, N = 10-60
+                                 * (bench/e2e.ini, nn.c's fused pass and moment route) */
     },
     .dense_m = 80,              /* dense rates are rate * m / (m + dense_m): m = d, and
                                  * m = max(d, N) for the gram class (work >= linear in N, so
@@ -59,7 +61,7 @@ double cost_kernel_rate(int k, int d, int N)
     return k == COST_K_NN ? r * d / (d + cost_default.nn_d) : r;
 }
 
-static const char *const kernel_names[COST_K_COUNT] = {"dense", "gram", "nn", "stream"};
+static const char *const kernel_names[COST_K_COUNT] = {"dense", "gram", "nn", "stream", "batch"};
 
 const char *cost_kernel_name(int k) { return k >= 0 && k < COST_K_COUNT ? kernel_names[k] : "?"; }
 
@@ -222,8 +224,8 @@ CostTask cost_task(const JobSpec *job, const Task *t)
             int moment = n > 0 && 4.0 * n * N > d * (3.0 * n + 4.0 * N);
             per = n > 0 ? (moment ? (3.0 * n + 4.0 * N) * d * d + 3.0 * n * d : 4.25 * n * N * d)
                         : 4.0 * N * d * d + 2.0 * d * d;
-            if (n > 0) /* full-batch X W^T: large GEMMs (bench/e2e.ini: 31 GF/s at d = 40) */
-                k = COST_K_GRAM;
+            if (n > 0)
+                k = COST_K_BATCH;
         }
         c.iterations = it;
         f[k] += it * per;

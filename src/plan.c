@@ -252,10 +252,11 @@ int plan_main(const CliArgs *args)
     const CostRates *cr = cost_rates();
     printf("estimated total: %.3g GFLOP, %.3g core-hours (tasks %.3g, data draws %.3g for %ld "
            "training and %ld target/test groups; src/cost.c rates, GFLOP/s per core: dense and "
-           "gram %.0f x m/(m + %.0f), nn %.0f x d/(d + %.0f), stream %.0f)\n", flops / 1e9,
+           "gram %.0f x m/(m + %.0f), nn %.0f x d/(d + %.0f), stream %.0f, batch %.0f)\n", flops / 1e9,
            cost.seconds / 3600, cost.task_seconds / 3600, cost.draw_seconds / 3600,
            cost.train_groups, cost.target_groups, cr->rate[COST_K_DENSE] / 1e9, cr->dense_m,
-           cr->rate[COST_K_NN] / 1e9, cr->nn_d, cr->rate[COST_K_STREAM] / 1e9);
+           cr->rate[COST_K_NN] / 1e9, cr->nn_d, cr->rate[COST_K_STREAM] / 1e9,
+           cr->rate[COST_K_BATCH] / 1e9);
     long show = args->show < grid.count ? args->show : grid.count;
     if (show > 0) {
         printf("first %ld tasks:\n%8s  %-9s %-12s %6s %6s %10s %-9s %9s %4s %10s %10s\n", show,
