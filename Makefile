@@ -37,7 +37,9 @@ GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo 
 OPT    := $(if $(DEBUG),-O0 -g3,-O2 -g)
 SANFL  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer,)
 WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(SANFL) $(WARN) \
+# -ffp-contract=off: no compiler-made FMAs (GCC's ISO default; clang's is on), so the vector
+# kernels' "same bits in every width" holds whatever the target (rng_simd.c, nn.c, optim.c)
+CFLAGS_ALL := -std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) $(SANFL) $(WARN) \
               -iquote include $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 BUILD_INFO := -DLS_VERSION='"$(GIT_VERSION)"' -DLS_CFLAGS='"$(strip $(OPT) $(SANFL))"'
 LDLIBS_ALL := $(SANFL) $(PKG_LIBS) $(LIBS_EXTRA) -lm $(LDFLAGS)

@@ -26,6 +26,10 @@ const CachedTarget *datacache_target(const JobSpec *job, int model, int d, int r
 int datacache_train(const JobSpec *job, const Target *tg, RngKey key, int model, int d, long n,
                     int replicate, const double **X, const double **y);
 
+/* Frees the kept training set: a task without one (n = inf) must not carry the last
+ * task's set, which plan's memory estimate of that task does not count. */
+void datacache_release_train(void);
+
 /* Reuse counts since the process started (or the last datacache_stats_reset). */
 typedef struct {
     long train_hits, train_draws; /* tasks with n > 0 */

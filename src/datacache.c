@@ -73,6 +73,8 @@ static void train_free(void)
     memset(&train, 0, sizeof train);
 }
 
+void datacache_release_train(void) { train_free(); }
+
 void datacache_clear(void)
 {
     for (int i = 0; i < TARGET_ENTRIES; i++)

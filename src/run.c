@@ -34,6 +34,7 @@
 #include "outcome.h"
 #include "plan.h"
 #include "recover.h"
+#include "rng.h"
 #include "sched.h"
 #include "store.h"
 #include "task.h"
@@ -511,6 +512,15 @@ int run_main(const CliArgs *args)
     int ran = 0;
     int status = c.rank == 0 ? prolog_rank0(args, &c, &lock, &q) : LS_EXIT_OK;
     status = sched_agree_max(status);       /* rank 0 decides, everyone agrees */
+    /* A CPU without FMA draws its normals with SLEEF's cinz functions (last bits differ):
+     * mixed with FMA CPUs, results would depend on which rank ran a task. Every rank
+     * takes both collectives. */
+    int generic = strcmp(rng_isa(), "generic") == 0;
+    int any_generic = sched_agree_max(generic), all_generic = -sched_agree_max(-generic);
+    if (c.rank == 0 && any_generic && !all_generic)
+        log_warn("some ranks' CPUs lack FMA: their random normals differ in the last bits "
+                 "from the other ranks', so results depend on which rank ran a task; run on "
+                 "one kind of CPU (see `lazysweep --version`)");
     char hash[32] = "";
     if (status == LS_EXIT_OK) {
         /* JobSpec holds no pointers: it travels as bytes; the task table stays on rank 0 */

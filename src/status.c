@@ -127,6 +127,7 @@ int status_main(const CliArgs *args)
     store_close(st);
     if (!ok) {
         log_error("%s: cannot read the results file", args->file);
+        free(made_by);
         free(plan); free(tasks); free(status); free(res); free(runs); free(name); free(hash);
         return LS_EXIT_INTERNAL;
     }

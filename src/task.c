@@ -154,6 +154,8 @@ int task_run(const JobSpec *job, const Task *t, const volatile sig_atomic_t *sto
             res->cause = CAUSE_NOMEM;
             goto done;
         }
+    } else {
+        datacache_release_train();
     }
     la_flops_reset(); /* targets and samples, shared or not, are not the task's own work */
     FitInput in;

@@ -34,6 +34,6 @@ fi
 echo "deps: missing:$missing" >&2
 echo "deps: on Debian/Ubuntu as root: apt-get install $DEBS" | tr -s ' \n' ' ' >&2
 echo >&2
-echo "deps: on a cluster: load the MPI, HDF5 (parallel), OpenBLAS/LAPACKE and inih modules," >&2
+echo "deps: on a cluster: load the MPI, HDF5 (parallel), OpenBLAS/LAPACKE, inih and SLEEF modules," >&2
 echo "      then set PKG_CONFIG_PATH, or PKGS=... MPICC=... LIBS_EXTRA=... in make.local" >&2
 exit 2

@@ -35,5 +35,12 @@ set -- $(hits plain3)
 [ "$#" = 2 ] && [ "$aff" -gt "$1" ] && ok || bad "affinity reuses no more than plain order ($aff vs $*)"
 set -- $(hits one)
 [ "$#" = 2 ] && [ "$1" -ge $(( $2 * 8 / 10 )) ] && ok || bad "1 rank: reuse '$*' (want >= 80%)"
+# one rank on the no-FMA kernel among FMA ones: results would depend on who ran a task,
+# so rank 0 says so (the runs above, all on one kernel, say nothing)
+grep -q "lack FMA" "$work/aff3.log" && bad "a warning about FMA on one kind of CPU" || ok
+mpirun -np 3 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 2 ]; then export LAZYSWEEP_RNG_ISA=generic; fi
+    exec "$0" run "$1" -o "$2" -q' "$bin" "$job" "$work/mixed.h5" >"$work/mixed.log" 2>&1
+grep -q "some ranks' CPUs lack FMA" "$work/mixed.log" && ok ||
+    bad "mixed FMA / no-FMA ranks: no warning: $(cat "$work/mixed.log")"
 echo "affinity: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
