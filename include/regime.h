@@ -86,6 +86,11 @@ int rf_solve_at(const FitInput *in, const double *W, int N, double *c, double *a
  * report the CG solve. Returns 0 or -1. */
 int nt_pop_solve(const FitInput *in, const double *W0, int N, double *c, double *M,
                  long *iterations, double *residual);
+/* NT's finite-n solvers, and the rule that picks one for n samples, p independent
+ * parameters of M and ridge lambda (regime_nt.c; plan's cost and memory estimates follow
+ * it). The parameter metric is used unless lambda = 0 and n > p. */
+enum { NT_SOLVER_EXPLICIT, NT_SOLVER_NORMAL, NT_SOLVER_KERNEL, NT_SOLVER_CG };
+int nt_solver_for(double n, double p, double lambda);
 /* Which finite-n NT solver the last NT fit of this process used: "explicit" (dgelsd on
  * the design), "normal" (normal equations), "kernel" (n x n bordered system), "cg", or
  * "closed-form" (population). For diagnostics and tests. */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regime.h"
+
 /* ---- the constants --------------------------------------------------------------
  * Measured with 1 rank (rank 0 runs every task, BLAS on 1 thread) on the 2-core
  * development machine (machine A of docs/BENCH.md), shared with other work (load
@@ -149,24 +151,27 @@ static void nt_fit_flops(const JobSpec *job, double d, double N, double n, int m
         return;
     }
     f[COST_K_DENSE] += 4.0 * d * d * d + 2.0 * n * d * d; /* QR, X Q */
-    /* solver choice as in regime_nt.c: the parameter metric S where a ridge is set or the
-     * data do not pin M (O(N Nq^2) per product with S), CG when n >= 2p */
+    /* the solver regime_nt.c picks; the parameter metric S where a ridge is set or the
+     * data do not pin M (O(N Nq^2) per product with S) */
     double q = p - 1; /* independent parameters of M */
     int metric = !(job->ridge == 0 && n > q);
     double op = 4.0 * n * Nq * d + (metric ? 4.0 * N * Nq * Nq : 0);
     double white = metric ? 4.0 * q * N * Nq * Nq + q * q * q / 3 : 0;
     /* CG iterations: ~240, 84, 44, 29 at n = 1.25, 2, 4, 8 q (bench/nt_solvers) */
     double cg_it = n > 1.1 * q ? 20.0 + 64.0 * q / (n - q) : 200.0;
-    if (n >= 2 * q && (!metric || (job->ridge > 0 && q <= 6000)))
-        f[COST_K_DENSE] += cg_it * op;
-    else if ((!metric || n > q) && n * q <= 2097152) /* explicit design, dgelsd as counted */
+    switch (nt_solver_for(n, q, job->ridge)) {
+    case NT_SOLVER_EXPLICIT: /* the explicit design, dgelsd as counted */
         f[COST_K_DENSE] += 4.0 * n * q * fmin(n, q) + white + (metric ? 2.0 * n * q * q : 0);
-    else if ((!metric || n > q) && q <= 2000) /* normal equations: syrk, Cholesky */
+        break;
+    case NT_SOLVER_NORMAL: /* normal equations: syrk, Cholesky */
         f[COST_K_DENSE] += n * q * q + q * q * q / 3 + white + (metric ? 4.0 * q * q * q : 0);
-    else if (metric && n <= q && n <= 3000) /* the n x n kernel K_N */
+        break;
+    case NT_SOLVER_KERNEL: /* the n x n kernel K_N */
         f[COST_K_DENSE] += n * n * N + 2.0 * n * N * Nq + 2.0 * n * n * (Nq + d) + n * n * n / 3;
-    else
+        break;
+    default:
         f[COST_K_DENSE] += cg_it * op;
+    }
 }
 
 CostTask cost_task(const JobSpec *job, const Task *t)

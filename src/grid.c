@@ -12,6 +12,7 @@
 
 #include "cost.h"
 #include "log.h"
+#include "regime.h"
 
 /* Packed key: model 4 bits, d/N/n indices 8 bits each, regime 4 bits, axis index
  * (alpha or eta) 8 bits, replicate 24. */
@@ -269,16 +270,12 @@ TaskCost grid_cost(const JobSpec *job, const Task *t)
         /* the parameter metric S (ridge, or the data do not pin M): O(N Nq^2) per product */
         int metric = !(job->ridge == 0 && n > p);
         c.bytes += 8.0 * n * (d + Nq + 2); /* X in the Q basis, and its N-block */
-        if (n >= 2 * p && (!metric || (job->ridge > 0 && p <= 6000)))
-            c.bytes += 8.0 * 6.0 * Nq * d; /* CG */
-        else if ((!metric || n > p) && n * p <= 2097152)
-            c.bytes += 8.0 * (n * p + (metric ? p * p + n * p : 0));
-        else if ((!metric || n > p) && p <= 2000)
-            c.bytes += 8.0 * (metric ? 4.0 : 2.0) * p * p;
-        else if (metric && n <= p && n <= 3000)
-            c.bytes += 8.0 * 4.0 * n * n;
-        else
-            c.bytes += 8.0 * 6.0 * Nq * d;
+        switch (nt_solver_for(n, p, job->ridge)) {
+        case NT_SOLVER_EXPLICIT: c.bytes += 8.0 * (n * p + (metric ? p * p + n * p : 0)); break;
+        case NT_SOLVER_NORMAL: c.bytes += 8.0 * (metric ? 4.0 : 2.0) * p * p; break;
+        case NT_SOLVER_KERNEL: c.bytes += 8.0 * 4.0 * n * n; break;
+        default: c.bytes += 8.0 * 6.0 * Nq * d; /* CG */
+        }
         break;
     }
     case REGIME_NN: {

@@ -55,6 +55,16 @@ static void nt_pop_metric(const NtMetric *S, int d, int Nq, const double *X, dou
             Y[(size_t)i * d + j] = j < Nq ? Y[(size_t)j * d + i] : 0.0;
 }
 
+/* q = H x: the mixture operator, or 2 x for the quadratic model (d x d arrays, dd entries) */
+static void pop_data_apply(const NtPopOp *mix, size_t dd, const double *x, double *q)
+{
+    if (mix)
+        nt_pop_apply(mix, x, q);
+    else
+        for (size_t i = 0; i < dd; i++)
+            q[i] = 2.0 * x[i];
+}
+
 /* lambda > 0, ridge on the parameters (da, G): (H + lambda S^{-1}) X = b over the class,
  * H X = 2 X (quadratic) or the mixture operator at lambda = 0, b = 2 B (projected) or g / 2:
  * CG in the parameters (preconditioned by S, as nt_cg) from 0. X d x d in Q coordinates. */
@@ -82,11 +92,7 @@ static int nt_pop_ridge(const FitInput *in, const double *W0, int N, const doubl
     memcpy(p, z, sizeof(double) * dd);
     double rz = la_dot(dd, r, z), nb = sqrt(rz);
     for (it = 0; it < NT_POP_MAXIT && sqrt(fmax(rz, 0.0)) > NT_POP_TOL * nb; it++) {
-        if (mix)
-            nt_pop_apply(mix, p, q);
-        else
-            for (size_t i = 0; i < dd; i++)
-                q[i] = 2.0 * p[i];
+        pop_data_apply(mix, dd, p, q);
         la_axpy(dd, lambda, s, q);
         double pq = la_dot(dd, p, q);
         if (!(pq > 0))
@@ -104,11 +110,7 @@ static int nt_pop_ridge(const FitInput *in, const double *W0, int N, const doubl
         }
     }
     /* the true residual, in the parameters: |L^*(H X + lambda u - b)| / |L^* b| */
-    if (mix)
-        nt_pop_apply(mix, X, q);
-    else
-        for (size_t i = 0; i < dd; i++)
-            q[i] = 2.0 * X[i];
+    pop_data_apply(mix, dd, X, q);
     la_axpy(dd, lambda, u, q);
     la_axpy(dd, -1.0, b, q);
     nt_pop_metric(&S, d, Nq, q, z);

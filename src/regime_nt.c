@@ -73,7 +73,6 @@
 #define NT_POP_ACCEPT 1e-10      /* its residual for a converged fit (else: cause solver) */
 #define NT_RCOND 1e-12
 
-enum { NT_SOLVER_EXPLICIT, NT_SOLVER_NORMAL, NT_SOLVER_KERNEL, NT_SOLVER_CG };
 static const char *const nt_solver_names[] = {"explicit", "normal", "kernel", "cg"};
 static int nt_last_solver = -1;
 static int nt_forced = -1;
@@ -735,6 +734,19 @@ static double nt_direct_bytes(int solver, double n, double p, int metric)
     }
 }
 
+int nt_solver_for(double n, double p, double lambda)
+{
+    int metric = !(lambda == 0 && n > p);
+    if (n >= NT_CG_RATIO * p && (!metric || (lambda > 0 && p <= NT_PRECOND_P)))
+        return NT_SOLVER_CG; /* the rule measured in bench/nt_solvers (docs/BENCH.md) */
+    if (!metric || n > p) {
+        if (n * p <= NT_EXPLICIT)
+            return NT_SOLVER_EXPLICIT;
+        return p <= NT_DENSE_P ? NT_SOLVER_NORMAL : NT_SOLVER_CG;
+    }
+    return n <= NT_KERNEL_N ? NT_SOLVER_KERNEL : NT_SOLVER_CG;
+}
+
 static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out,
                      double *theta)
 {
@@ -776,17 +788,7 @@ static int nt_finite(const FitInput *in, const double *Q, int Nq, FitOutput *out
         ybar += in->y[j];
     ybar /= (double)n;
     nt_adjoint(&op, in->y, 1.0 / (double)n, rhs); /* F_c^* y / n */
-    int solver = NT_SOLVER_CG;
-    if ((double)n >= NT_CG_RATIO * p && (!metric || (lambda > 0 && p <= NT_PRECOND_P))) {
-        /* the rule measured in bench/nt_solvers (docs/BENCH.md): CG */
-    } else if (!metric || (double)n > p) {
-        if ((double)n * p <= NT_EXPLICIT)
-            solver = NT_SOLVER_EXPLICIT;
-        else if (p <= NT_DENSE_P)
-            solver = NT_SOLVER_NORMAL;
-    } else if (n <= NT_KERNEL_N) {
-        solver = NT_SOLVER_KERNEL;
-    }
+    int solver = nt_solver_for((double)n, p, lambda);
     if (nt_forced >= 0)
         solver = nt_forced;
     int ok = -1;

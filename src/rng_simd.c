@@ -66,24 +66,42 @@ static int always(void)
     return 1;
 }
 
-/* No FMA: SLEEF's cinz functions, deterministic among such CPUs only. */
-static void normal_generic(RngKey key, uint64_t sub, double *out, size_t n)
+/* Box-Muller one block at a time with a scalar SLEEF log and sincospi (the FMA finz or
+ * the no-FMA cinz pair); sqrt and the products are IEEE, so the pair alone decides. */
+typedef double (*LogFn)(double);
+typedef Sleef_double_2 (*SincospiFn)(double);
+
+static void normal_blocks(RngKey key, uint64_t sub, double *out, size_t n, LogFn log_fn,
+                          SincospiFn sincospi_fn)
 {
     double u[2];
     for (size_t k = 0; k < n; k += 2) {
         block_uniforms(key, sub, (uint32_t)(k / 2), u);
-        double r = sqrt(-2.0 * Sleef_cinz_logd1_u10purec(1.0 - u[0]));
-        Sleef_double_2 sc = Sleef_cinz_sincospid1_u05purec(2.0 * u[1]);
+        double r = sqrt(-2.0 * log_fn(1.0 - u[0]));
+        Sleef_double_2 sc = sincospi_fn(2.0 * u[1]);
         out[k] = r * sc.y;
         if (k + 1 < n)
             out[k + 1] = r * sc.x;
     }
 }
 
-static void normal_rows_generic(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+/* rows consecutive sub-streams of n values each, one call per row */
+static void rows_of(void (*normal)(RngKey, uint64_t, double *, size_t), RngKey key,
+                    uint64_t sub, size_t rows, size_t n, double *out)
 {
     for (size_t i = 0; i < rows; i++)
-        normal_generic(key, sub + i, out + i * n, n);
+        normal(key, sub + i, out + i * n, n);
+}
+
+/* No FMA: SLEEF's cinz functions, deterministic among such CPUs only. */
+static void normal_generic(RngKey key, uint64_t sub, double *out, size_t n)
+{
+    normal_blocks(key, sub, out, n, Sleef_cinz_logd1_u10purec, Sleef_cinz_sincospid1_u05purec);
+}
+
+static void normal_rows_generic(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
+{
+    rows_of(normal_generic, key, sub, rows, n, out);
 }
 
 const RngIsa rng_isa_generic = {"generic", always, uniform_scalar, normal_generic,
@@ -111,21 +129,13 @@ static int has_avx512(void)
 
 static void normal_scalar(RngKey key, uint64_t sub, double *out, size_t n)
 {
-    double u[2];
-    for (size_t k = 0; k < n; k += 2) {
-        block_uniforms(key, sub, (uint32_t)(k / 2), u);
-        double r = sqrt(-2.0 * Sleef_finz_logd1_u10purecfma(1.0 - u[0]));
-        Sleef_double_2 sc = Sleef_finz_sincospid1_u05purecfma(2.0 * u[1]);
-        out[k] = r * sc.y;
-        if (k + 1 < n)
-            out[k + 1] = r * sc.x;
-    }
+    normal_blocks(key, sub, out, n, Sleef_finz_logd1_u10purecfma,
+                  Sleef_finz_sincospid1_u05purecfma);
 }
 
 static void normal_rows_scalar(RngKey key, uint64_t sub, size_t rows, size_t n, double *out)
 {
-    for (size_t i = 0; i < rows; i++)
-        normal_scalar(key, sub + i, out + i * n, n);
+    rows_of(normal_scalar, key, sub, rows, n, out);
 }
 
 #ifdef RNG_X86
