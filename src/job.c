@@ -1348,7 +1348,7 @@ static void print_value(const JobKey *k, const JobSpec *job, FILE *out)
     case KT_NS:
         for (int i = 0; i < count; i++) {
             char nb[64];
-            job_n_format(&job->n[i], nb, sizeof nb);
+            job_n_format(&((const NSpec *)(base + k->off))[i], nb, sizeof nb); /* n, onestep_n0 */
             fprintf(out, "%s%s", i ? ", " : "", nb);
         }
         break;
